@@ -1,0 +1,150 @@
+"""Building blocks of the Simple Attention Network: norm, RoPE, dense, attention.
+
+Attention is split into `project_q`, `project_kv` and `attend` so that the decoder can
+compute cross-attention K/V once per request and keep a self-attention KV cache, while
+training calls the same parameters through `__call__` on whole sequences.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import linen as nn
+
+from needle_router.model.config import ModelConfig
+from needle_router.model.quantize import fake_quant
+
+# Finite "minus infinity": a fully masked row (a padding slot in a batch bucket) then
+# softmaxes to a uniform distribution instead of NaN.
+MASK_VALUE = -1e30
+
+
+def compute_dtype(cfg: ModelConfig) -> jnp.dtype:
+    return jnp.bfloat16 if cfg.dtype == "bfloat16" else jnp.float32
+
+
+class ZCRMSNorm(nn.Module):
+    """Zero-centred RMSNorm: y = x * (1 + g) / sqrt(mean(x^2) + eps), g starts at 0.
+
+    The statistics are computed in float32 whatever the compute dtype.
+    """
+
+    eps: float = 1e-6
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        g = self.param("scale", nn.initializers.zeros_init(), (x.shape[-1],), jnp.float32)
+        x32 = x.astype(jnp.float32)
+        inv_rms = jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
+        return (x32 * inv_rms * (1.0 + g)).astype(x.dtype)
+
+
+class QDense(nn.Module):
+    """Bias-free dense layer whose kernel can be fake-quantized (QAT, straight-through)."""
+
+    features: int
+    dtype: jnp.dtype = jnp.float32
+    quant_bits: int | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.param(
+            "kernel", nn.initializers.lecun_normal(), (x.shape[-1], self.features), jnp.float32
+        )
+        if self.quant_bits:
+            kernel = fake_quant(kernel, bits=self.quant_bits, axis=0)
+        return jnp.dot(x.astype(self.dtype), kernel.astype(self.dtype))
+
+
+class TiedEmbedding(nn.Module):
+    """One table for encoder input, decoder input and the output projection."""
+
+    vocab_size: int
+    features: int
+    dtype: jnp.dtype = jnp.float32
+    quant_bits: int | None = None
+
+    def setup(self) -> None:
+        self.embedding = self.param(
+            "embedding",
+            nn.initializers.normal(stddev=self.features**-0.5),
+            (self.vocab_size, self.features),
+            jnp.float32,
+        )
+
+    def _table(self) -> jax.Array:
+        if self.quant_bits:
+            # The table is the output projection's kernel transposed: its input axis is 1.
+            return fake_quant(self.embedding, bits=self.quant_bits, axis=1)
+        return self.embedding
+
+    def __call__(self, ids: jax.Array) -> jax.Array:
+        scale = jnp.sqrt(jnp.float32(self.features))
+        return (jnp.take(self._table(), ids, axis=0) * scale).astype(self.dtype)
+
+    def attend(self, x: jax.Array) -> jax.Array:
+        """Logits in float32 (the softmax and argmax want them there)."""
+        return jnp.dot(x.astype(self.dtype), self._table().astype(self.dtype).T).astype(jnp.float32)
+
+
+def rope(x: jax.Array, positions: jax.Array, theta: float) -> jax.Array:
+    """Rotate-half rotary embedding. x: [B, T, heads, D]; positions: [B, T] or [T]."""
+    half = x.shape[-1] // 2
+    freqs = theta ** (-jnp.arange(half, dtype=jnp.float32) / half)
+    angles = positions.astype(jnp.float32)[..., None] * freqs  # [..., T, half]
+    if angles.ndim == 2:
+        angles = angles[None]
+    cos = jnp.cos(angles)[:, :, None, :]
+    sin = jnp.sin(angles)[:, :, None, :]
+    x32 = x.astype(jnp.float32)
+    x1, x2 = x32[..., :half], x32[..., half:]
+    out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+    return out.astype(x.dtype)
+
+
+class Attention(nn.Module):
+    """Grouped-query attention with QK-norm; RoPE optional (off for cross-attention)."""
+
+    cfg: ModelConfig
+    use_rope: bool
+    quant_bits: int | None = None
+
+    def setup(self) -> None:
+        c, dt = self.cfg, compute_dtype(self.cfg)
+        self.q_proj = QDense(c.num_heads * c.head_dim, dt, self.quant_bits)
+        self.k_proj = QDense(c.num_kv_heads * c.head_dim, dt, self.quant_bits)
+        self.v_proj = QDense(c.num_kv_heads * c.head_dim, dt, self.quant_bits)
+        self.o_proj = QDense(c.d_model, dt, self.quant_bits)
+        self.q_norm = ZCRMSNorm(c.norm_eps)
+        self.k_norm = ZCRMSNorm(c.norm_eps)
+
+    def project_q(self, x: jax.Array, positions: jax.Array | None) -> jax.Array:
+        b, t, _ = x.shape
+        q = self.q_norm(self.q_proj(x).reshape(b, t, self.cfg.num_heads, self.cfg.head_dim))
+        return rope(q, positions, self.cfg.rope_theta) if self.use_rope else q
+
+    def project_kv(self, x: jax.Array, positions: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+        b, s, _ = x.shape
+        shape = (b, s, self.cfg.num_kv_heads, self.cfg.head_dim)
+        k = self.k_norm(self.k_proj(x).reshape(shape))
+        if self.use_rope:
+            k = rope(k, positions, self.cfg.rope_theta)
+        v = self.v_proj(x).reshape(shape)
+        return k, v
+
+    def attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+        """q: [B,T,H,D]; k, v: [B,S,KV,D]; mask: [B,T,S] (True = may attend)."""
+        c = self.cfg
+        b, t = q.shape[:2]
+        q = q.reshape(b, t, c.num_kv_heads, c.kv_groups, c.head_dim)
+        scores = jnp.einsum("btkgd,bskd->bkgts", q, k).astype(jnp.float32)
+        scores = scores * (c.head_dim**-0.5)
+        scores = jnp.where(mask[:, None, None, :, :], scores, MASK_VALUE)
+        probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+        out = jnp.einsum("bkgts,bskd->btkgd", probs, v).reshape(b, t, c.num_heads * c.head_dim)
+        return self.o_proj(out)
+
+    def __call__(self, x, kv_x, q_pos, kv_pos, mask) -> jax.Array:
+        q = self.project_q(x, q_pos)
+        k, v = self.project_kv(kv_x, kv_pos)
+        return self.attend(q, k, v, mask)
