@@ -1,0 +1,1 @@
+"""The shipped default checkpoint (data only; see MODEL_CARD.md)."""
