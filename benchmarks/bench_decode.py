@@ -62,6 +62,7 @@ def main() -> None:
     ap.add_argument("--new-tokens", type=int, default=32)
     ap.add_argument("--baseline-batches", type=lambda s: [int(b) for b in s.split(",")], default=[1],
                     help="batch sizes for the cached-vs-baseline table (each compiles 64 baseline programs)")
+    ap.add_argument("--baseline-tokens", type=int, default=64, help="output tokens in the baseline table")
     args = ap.parse_args()
 
     cfg = get_config(args.preset)
@@ -97,7 +98,8 @@ def main() -> None:
     for batch, pf, dc, p50, p95 in rows:
         print(f"| {batch} | {pf:,.0f} | {dc:,.0f} | {p50:.1f} | {p95:.1f} |")
 
-    # Cached vs no-cache baseline, 64 output tokens (random weights never stop early).
+    # Cached vs no-cache baseline (random weights never stop early, so both run every step).
+    n = args.baseline_tokens
     print()
     print("| batch | output tokens | cached ms | no-cache baseline ms | speed-up |")
     print("|---|---|---|---|---|")
@@ -106,9 +108,9 @@ def main() -> None:
         enc[:] = req
         enc = jnp.asarray(enc)
         cached = np.median(timed(lambda: jax.block_until_ready(
-            generate_tokens(params, enc, None, cfg=cfg, max_new_tokens=64)), 3))
-        naive = np.median(timed(lambda: naive_generate(params, cfg, enc, 64), 1))
-        print(f"| {batch} | 64 | {cached * 1e3:.1f} | {naive * 1e3:.1f} | {naive / cached:.1f}x |")
+            generate_tokens(params, enc, None, cfg=cfg, max_new_tokens=n)), 3))
+        naive = np.median(timed(lambda: naive_generate(params, cfg, enc, n), 1))
+        print(f"| {batch} | {n} | {cached * 1e3:.1f} | {naive * 1e3:.1f} | {naive / cached:.1f}x |")
 
 
 if __name__ == "__main__":
