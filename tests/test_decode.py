@@ -82,9 +82,13 @@ def test_twenty_requests_of_varied_lengths_compile_once_per_bucket(tiny_scramble
                       1 if len(reqs) == 1 else 4, 16 if new <= 16 else 32))
 
     before = compile_count()
+    jax_count = getattr(generate_tokens, "_cache_size", None)  # JAX's own count, where exposed
+    cache_before = jax_count() if jax_count else 0
     first = [gen.generate(reqs, max_new_tokens=new) for reqs, new in workload]
     compiled = compile_count() - before
     assert compiled == len(expected), (compiled, sorted(expected))
+    if jax_count:
+        assert jax_count() - cache_before == compiled
     assert compiled <= 12  # 3 lengths x 2 batch sizes x 2 output budgets at most
 
     before = compile_count()
