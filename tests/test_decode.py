@@ -167,6 +167,12 @@ def test_bad_requests_get_clear_errors(tiny_scrambled):
         gen.generate([[20] * 65])
     with pytest.raises(ValueError, match="max_new_tokens"):
         gen.generate([[20]], max_new_tokens=10_000)
+    with pytest.raises(ValueError, match="request 0, position 1: token id 8192 is outside"):
+        gen.generate([[20, 8192]])
+    with pytest.raises(ValueError, match="token id -1"):
+        gen.generate([[-1]])
+    with pytest.raises(ValueError, match="integer token ids"):
+        gen.generate([["hello"]])
     assert gen.generate([]) == []
 
 

@@ -206,9 +206,18 @@ class Generator:
         return results
 
     def _generate_chunk(self, requests, max_new_tokens, constraint) -> list[Generation]:
+        vocab = self.config.vocab_size
         for i, req in enumerate(requests):
             if len(req) == 0:
                 raise ValueError(f"request {i} is empty: the encoder needs at least one token")
+            ids = np.asarray(req)
+            if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+                raise ValueError(f"request {i} must be a flat sequence of integer token ids")
+            bad = (ids < 0) | (ids >= vocab)
+            if bad.any():
+                j = int(np.argmax(bad))
+                raise ValueError(f"request {i}, position {j}: token id {int(ids[j])} is outside "
+                                 f"the vocabulary [0, {vocab})")
         longest = max(len(r) for r in requests)
         length = _bucket(longest, self.length_buckets, "encoder input length (tokens)")
         batch = _bucket(len(requests), self.batch_buckets, "batch size")
