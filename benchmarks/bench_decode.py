@@ -62,15 +62,17 @@ def main() -> None:
     ap.add_argument("--new-tokens", type=int, default=32)
     ap.add_argument("--baseline-batches", type=lambda s: [int(b) for b in s.split(",")], default=[1],
                     help="batch sizes for the cached-vs-baseline table (each compiles 64 baseline programs)")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                    help="compute dtype (bfloat16 for accelerators)")
     ap.add_argument("--baseline-tokens", type=int, default=64, help="output tokens in the baseline table")
     args = ap.parse_args()
 
-    cfg = get_config(args.preset)
+    cfg = get_config(args.preset).replace(dtype=args.dtype)
     params = jax.device_put(init_params(cfg, seed=0))
     gen = Generator(params, cfg)
     req = request_tokens()
     print(f"{args.preset} on {jax.default_backend()} ({jax.devices()[0].device_kind}), jax {jax.__version__}; "
-          f"request: {len(req)} encoder tokens (query + 5 tools), {args.new_tokens} output tokens (weights: random)")
+          f"request: {len(req)} encoder tokens (query + 5 tools), {args.new_tokens} output tokens, {args.dtype} (weights: random)")
 
     @functools.partial(jax.jit)
     def prefill(p, enc):  # everything that happens once per request
