@@ -12,15 +12,14 @@ reference decodes), both at 64 output tokens, in the same run.
 from __future__ import annotations
 
 import argparse
-import functools
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from needle_router.model import Needle, get_config, init_params
-from needle_router.model.decode import Generator, generate_tokens, naive_generate
+from needle_router.model import get_config, init_params
+from needle_router.model.decode import Generator, generate_tokens, naive_generate, prefill
 from needle_router.tokenizer import default_tokenizer
 from needle_router.tokenizer.specials import TOOL_ID, TOOLS_ID
 
@@ -45,14 +44,15 @@ def request_tokens() -> list[int]:
     return ids
 
 
-def timed(fn, repeats: int) -> np.ndarray:
-    fn()  # warm-up / compile
+def timed(fn, repeats: int) -> tuple[np.ndarray, object]:
+    """Seconds per call after one warm-up (compile) call, and the last call's result."""
+    result = fn()
     out = []
     for _ in range(repeats):
         t = time.perf_counter()
-        fn()
+        result = fn()
         out.append(time.perf_counter() - t)
-    return np.asarray(out)
+    return np.asarray(out), result
 
 
 def main() -> None:
@@ -74,12 +74,6 @@ def main() -> None:
     print(f"{args.preset} on {jax.default_backend()} ({jax.devices()[0].device_kind}), jax {jax.__version__}; "
           f"request: {len(req)} encoder tokens (query + 5 tools), {args.new_tokens} output tokens, {args.dtype} (weights: random)")
 
-    @functools.partial(jax.jit)
-    def prefill(p, enc):  # everything that happens once per request
-        model = Needle(cfg)
-        enc_out, _ = model.apply({"params": p}, enc, method=Needle.encode)
-        return model.apply({"params": p}, enc_out, method=Needle.cross_kv)
-
     rows = []
     for batch in (1, 32):
         reps = args.repeats if batch == 1 else max(3, args.repeats // 4)
@@ -87,9 +81,9 @@ def main() -> None:
         enc = np.zeros((batch, gen.length_buckets[np.searchsorted(gen.length_buckets, len(req))]), np.int32)
         enc[:, : len(req)] = req
         enc = jnp.asarray(enc)
-        t_prefill = np.median(timed(lambda: jax.block_until_ready(prefill(params, enc)), reps))
-        lat = timed(lambda: gen.generate(reqs, max_new_tokens=args.new_tokens), reps)
-        n_out = sum(len(g.tokens) + g.finished for g in gen.generate(reqs, max_new_tokens=args.new_tokens))
+        t_prefill = np.median(timed(lambda: jax.block_until_ready(prefill(params, enc, cfg=cfg)), reps)[0])
+        lat, gens = timed(lambda: gen.generate(reqs, max_new_tokens=args.new_tokens), reps)
+        n_out = sum(len(g.tokens) + g.finished for g in gens)
         decode_s = np.median(lat) - t_prefill
         rows.append((batch, len(req) * batch / t_prefill, n_out / decode_s,
                      1e3 * np.percentile(lat, 50), 1e3 * np.percentile(lat, 95)))
@@ -110,8 +104,8 @@ def main() -> None:
         enc[:] = req
         enc = jnp.asarray(enc)
         cached = np.median(timed(lambda: jax.block_until_ready(
-            generate_tokens(params, enc, None, cfg=cfg, max_new_tokens=n)), 3))
-        naive = np.median(timed(lambda: naive_generate(params, cfg, enc, n), 1))
+            generate_tokens(params, enc, None, cfg=cfg, max_new_tokens=n)), 3)[0])
+        naive = np.median(timed(lambda: naive_generate(params, cfg, enc, n), 1)[0])
         print(f"| {batch} | {n} | {cached * 1e3:.1f} | {naive * 1e3:.1f} | {naive / cached:.1f}x |")
 
 

@@ -91,7 +91,8 @@ ENCODE_CHUNK = 4
 
 
 def _prefill(apply, enc_tokens):
-    """Encoder + cross-attention K/V for every decoder layer: the once-per-request work."""
+    """Encoder + cross-attention K/V for every decoder layer: the once-per-request work.
+    Returns (cross K/V per layer, encoder mask)."""
     def run(tokens):
         enc_out, enc_mask = apply(tokens, method=Needle.encode)
         return apply(enc_out, method=Needle.cross_kv), enc_mask
@@ -141,6 +142,12 @@ def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_
     )
     _, _, _, _, out, logp, _ = jax.lax.while_loop(cond, body, carry)
     return out, logp
+
+
+@functools.partial(jax.jit, static_argnames=("cfg",))
+def prefill(params, enc_tokens, *, cfg: ModelConfig):
+    """The once-per-request part of `generate_tokens`, alone (for benchmarks)."""
+    return _prefill(functools.partial(Needle(cfg).apply, {"params": params}), enc_tokens)
 
 
 generate_tokens = jax.jit(_generate_impl, static_argnames=("cfg", "max_new_tokens"))
