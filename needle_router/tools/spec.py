@@ -8,10 +8,11 @@ dialect described in :mod:`needle_router.tools.schema`; argument validation live
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -33,6 +34,15 @@ from needle_router.tools.naming import (
 from needle_router.tools.schema import _empty_parameters, canonical_json, normalize_parameters
 
 __all__ = ["ToolSpec", "assign_internal_names", "tool_set_fingerprint"]
+
+
+@contextlib.contextmanager
+def _plain_tool_errors() -> Iterator[None]:
+    """Let a ToolSpecError raised inside pydantic validation surface as itself."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise _unwrap(exc) from None
 
 
 class ToolSpec(BaseModel):
@@ -88,24 +98,18 @@ class ToolSpec(BaseModel):
         return data
 
     def __init__(self, **data: Any):
-        try:
+        with _plain_tool_errors():
             super().__init__(**data)
-        except ValidationError as exc:
-            raise _unwrap(exc) from None
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> "ToolSpec":  # type: ignore[override]
-        try:
+        with _plain_tool_errors():
             return super().model_validate(obj, *args, **kwargs)
-        except ValidationError as exc:
-            raise _unwrap(exc) from None
 
     @classmethod
     def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> "ToolSpec":  # type: ignore[override]
-        try:
+        with _plain_tool_errors():
             return super().model_validate_json(json_data, *args, **kwargs)
-        except ValidationError as exc:
-            raise _unwrap(exc) from None
 
     # --- identity ----------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
