@@ -1,0 +1,339 @@
+"""A tool set compiled into the grammar of valid answers, and its token mask for the decoder.
+
+``compile_grammar(specs)`` builds one byte automaton for every answer the tool set allows
+(see :mod:`needle_router.decoding.calls` for the format): ``<|no_call|>``, or calls whose
+names are the tools' internal names and whose arguments are compact JSON with that tool's keys
+in schema order, required keys present, values of the declared types. It is compiled once per
+tool set and cached by the set's fingerprint.
+
+At decode time :class:`GrammarConstraint` runs every vocabulary token's bytes through the
+automaton from each row's state, inside the jitted loop. Three more checks make the result
+valid *by construction*:
+
+* tool ranges: tools are numbered in sorted name order, so the tools reachable from a state of
+  the name trie are a contiguous range; a row may be limited to a subset of the tools (its
+  retrieved top-k) by a per-row cumulative count, with no per-request compilation;
+* a length guard: a token is allowed only if the answer can still be finished within the
+  remaining token budget (every byte is a token of its own, so the fewest symbols to the end is
+  an upper bound on tokens needed), so the budget never cuts an answer in half;
+* symbols are compressed to classes of bytes that behave alike in every state, which keeps the
+  transition table small ([states, classes]).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from needle_router.decoding.automaton import (
+    ANY_DEPTH,
+    DEAD,
+    NUM_SYMBOLS,
+    SYM_CALL,
+    SYM_EOS,
+    SYM_INVALID,
+    SYM_NO_CALL,
+    SYM_STAY,
+    UNREACHABLE,
+    AutomatonBuilder,
+    distances_to,
+)
+from needle_router.tokenizer import NeedleTokenizer
+from needle_router.tokenizer.specials import CALL_ID, EOS_ID, NO_CALL_ID
+from needle_router.tools.spec import ToolSpec, tool_set_fingerprint
+
+_STATE_BUCKET_MIN = 256
+_CLASS_BUCKETS = (32, 64, 128, 192, NUM_SYMBOLS)
+
+
+def _pow2_at_least(n: int, minimum: int) -> int:
+    size = minimum
+    while size < n:
+        size *= 2
+    return size
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """A compiled tool set. ``tool_names[i]`` is the internal name of grammar tool ``i``."""
+
+    table: np.ndarray  # [Q, C] int32: next state per (state, symbol class)
+    symbol_class: np.ndarray  # [NUM_SYMBOLS] int32
+    dist: np.ndarray  # [Q] int32: fewest symbols to the end (max over a trie node's tools)
+    lo: np.ndarray  # [Q] int32: first tool reachable from the state, -1 when unrestricted
+    hi: np.ndarray  # [Q] int32: one past the last
+    start: int  # answers may be "no call"
+    start_call: int  # answers must call a tool
+    tool_names: tuple[str, ...]
+    fingerprint: str
+    num_states: int  # before padding
+    compile_seconds: float
+
+    @property
+    def num_tools(self) -> int:
+        return len(self.tool_names)
+
+    def tool_index(self, internal_name: str) -> int:
+        return self._index[internal_name]
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.tool_names)}
+
+    def step(self, state: int, symbols: Sequence[int]) -> int:
+        """Host-side walk (tests, streaming): the state after ``symbols``."""
+        for s in symbols:
+            state = int(self.table[state, self.symbol_class[s]])
+        return state
+
+
+def _name_trie(b: AutomatonBuilder, names: Sequence[str], entries: Sequence[int]):
+    """Trie over sorted names; returns (root, {state: (lo, hi, depth)})."""
+    root = b.new()
+    ranges: dict[int, list[int]] = {root: [0, len(names), 0]}
+    leaves: list[int] = []
+    for t, name in enumerate(names):
+        state, depth = root, 0
+        for byte in name.encode():
+            nxt = b.explicit[state].get(byte)
+            depth += 1
+            if nxt is None:
+                nxt = b.new()
+                b.edge(state, byte, nxt)
+                ranges[nxt] = [t, t + 1, depth]
+            else:
+                ranges[nxt][1] = t + 1
+            state = nxt
+        leaves.append(state)
+    for t, leaf in enumerate(leaves):
+        b.copy_into(leaf, entries[t])
+    return root, ranges, leaves
+
+
+def _build(specs: Sequence[ToolSpec]) -> Grammar:
+    t0 = time.perf_counter()
+    specs = sorted(specs, key=lambda s: s.internal_name)
+    names = [s.internal_name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError("internal tool names must be unique (use assign_internal_names)")
+    b = AutomatonBuilder()
+    accept = b.new()
+    start = b.new()
+    no_call = b.new()
+    b.edge(start, SYM_NO_CALL, no_call)
+    b.edge(no_call, SYM_EOS, accept)
+    start_call = b.new()
+    entries, afters = [], []
+    for t, spec in enumerate(specs):
+        b.current_tool = t
+        after = b.new()
+        b.edge(after, SYM_EOS, accept)
+        entries.append(b.object(spec.parameters, after, ANY_DEPTH))
+        afters.append(after)
+    b.current_tool = -1
+    ranges: dict[int, list[int]] = {}
+    if specs:
+        root, ranges, _ = _name_trie(b, names, entries)
+        for s in [start, start_call] + afters:
+            b.edge(s, SYM_CALL, root)
+
+    full = b.finish()
+    dist = distances_to(accept, b.successors())
+    # A name-trie state must be finishable through whichever of its tools a row allows:
+    # use the longest of the shortest completions over its tools.
+    entry_dist = [int(dist[e]) for e in entries]
+    for state, (lo, hi, depth) in ranges.items():
+        dist[state] = max(len(names[t].encode()) - depth + entry_dist[t] for t in range(lo, hi))
+    n = full.shape[0]
+    lo = np.full(n, -1, np.int32)
+    hi = np.full(n, -1, np.int32)
+    tools = np.asarray(b.tool)
+    lo[tools >= 0] = tools[tools >= 0]
+    hi[tools >= 0] = tools[tools >= 0] + 1
+    for state, (a, z, _) in ranges.items():
+        lo[state], hi[state] = a, z
+
+    columns, symbol_class = np.unique(full.T, axis=0, return_inverse=True)
+    table = np.ascontiguousarray(columns.T)
+    q_pad = _pow2_at_least(n, _STATE_BUCKET_MIN)
+    c_pad = next(c for c in _CLASS_BUCKETS if c >= table.shape[1])
+    padded = np.zeros((q_pad, c_pad), np.int32)
+    padded[:n, : table.shape[1]] = table
+    pad = lambda a, fill: np.concatenate([a, np.full(q_pad - n, fill, a.dtype)])
+    return Grammar(
+        table=padded,
+        symbol_class=symbol_class.reshape(-1).astype(np.int32),
+        dist=pad(np.minimum(dist, UNREACHABLE).astype(np.int32), UNREACHABLE),
+        lo=pad(lo, -1),
+        hi=pad(hi, -1),
+        start=start,
+        start_call=start_call,
+        tool_names=tuple(names),
+        fingerprint=tool_set_fingerprint(specs),
+        num_states=n,
+        compile_seconds=time.perf_counter() - t0,
+    )
+
+
+_CACHE: OrderedDict[str, Grammar] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_SIZE = 64
+
+
+def compile_grammar(specs: Sequence[ToolSpec]) -> Grammar:
+    """The grammar of ``specs`` (internal names must be unique), cached by fingerprint."""
+    key = tool_set_fingerprint(sorted(specs, key=lambda s: s.internal_name))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    grammar = _build(specs)
+    with _CACHE_LOCK:
+        _CACHE[key] = grammar
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return grammar
+
+
+# --- tokens as symbol strings ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenSymbols:
+    """Every token as a symbol string, tokens sorted by length (longest first)."""
+
+    symbols: np.ndarray  # [L, V] int32: symbol l of the token at sorted position p
+    lengths: np.ndarray  # [V] int32, sorted position -> length
+    position: np.ndarray  # [V] int32, token id -> sorted position
+    longer_than: tuple[int, ...]  # longer_than[l] = tokens with more than l symbols
+
+
+@functools.lru_cache(maxsize=4)
+def token_symbols(tokenizer: NeedleTokenizer) -> TokenSymbols:
+    raw = tokenizer.vocab_bytes()
+    seqs: list[list[int]] = []
+    for tok, data in enumerate(raw):
+        if tok == CALL_ID:
+            seqs.append([SYM_CALL])
+        elif tok == NO_CALL_ID:
+            seqs.append([SYM_NO_CALL])
+        elif tok == EOS_ID:
+            seqs.append([SYM_EOS])
+        elif not data:
+            seqs.append([SYM_INVALID])
+        else:
+            seqs.append(list(data))
+    lengths = np.array([len(s) for s in seqs])
+    order = np.argsort(-lengths, kind="stable")
+    longest = int(lengths.max())
+    symbols = np.full((longest, len(seqs)), SYM_STAY, np.int32)
+    for p, tok in enumerate(order):
+        symbols[: lengths[tok], p] = seqs[tok]
+    position = np.empty(len(seqs), np.int32)
+    position[order] = np.arange(len(seqs))
+    longer_than = tuple(int((lengths > l).sum()) for l in range(longest))
+    return TokenSymbols(symbols, lengths[order].astype(np.int32), position, longer_than)
+
+
+# --- the decoder-side constraint --------------------------------------------------------------
+
+
+@struct.dataclass
+class GrammarConstraint:
+    """`LogitConstraint` for one batch: a grammar, per-row allowed tools, a token budget."""
+
+    table: jax.Array  # [Q, C] int32
+    token_classes: jax.Array  # [L, V] int32, sorted positions
+    token_lengths: jax.Array  # [V] int32, sorted positions
+    position: jax.Array  # [V] int32, token id -> sorted position
+    dist: jax.Array  # [Q] int32
+    lo: jax.Array  # [Q] int32
+    hi: jax.Array  # [Q] int32
+    allowed_cum: jax.Array  # [B, T+1] int32: allowed tools among the first t, per row
+    start: jax.Array  # [B] int32: each row's start state
+    budget: jax.Array  # [] int32: tokens the answer may use, EOS included
+    longer_than: tuple[int, ...] = struct.field(pytree_node=False)
+
+    def init(self, batch: int):
+        return self.start, jnp.int32(0)
+
+    def _final_states(self, q: jax.Array) -> jax.Array:
+        """[B] states -> [B, V] state after each token (sorted positions)."""
+        classes = self.table.shape[1]
+        flat = self.table.reshape(-1)
+        n = self.longer_than
+        cur = jnp.broadcast_to(q[:, None], (q.shape[0], n[0]))
+        segments = []
+        for l in range(len(n)):
+            cur = flat[cur * classes + self.token_classes[l, : n[l]][None, :]]
+            nxt = n[l + 1] if l + 1 < len(n) else 0
+            segments.append(cur[:, nxt:])
+            cur = cur[:, :nxt]
+        return jnp.concatenate(segments[::-1], axis=1)
+
+    def _tools_allowed(self, states: jax.Array) -> jax.Array:
+        lo, hi = self.lo[states], self.hi[states]
+        rows = jnp.arange(states.shape[0])[:, None]
+        count = self.allowed_cum[rows, jnp.maximum(hi, 0)] - self.allowed_cum[rows, jnp.maximum(lo, 0)]
+        return (lo < 0) | (count > 0)
+
+    def mask(self, state) -> jax.Array:
+        q, step = state
+        final = self._final_states(q)
+        ok = (final != DEAD) & (self.dist[final] <= self.budget - step - 1) & self._tools_allowed(final)
+        return ok[:, self.position]
+
+    def advance(self, state, tokens: jax.Array):
+        q, step = state
+        pos = self.position[tokens]
+        classes = self.table.shape[1]
+        for l in range(len(self.longer_than)):
+            moved = self.table.reshape(-1)[q * classes + self.token_classes[l, pos]]
+            q = jnp.where(l < self.token_lengths[pos], moved, q)
+        return q, step + 1
+
+
+class ConstraintFactory:
+    """Device-resident static parts of one grammar + tokenizer; makes per-batch constraints."""
+
+    def __init__(self, grammar: Grammar, tokenizer: NeedleTokenizer) -> None:
+        syms = token_symbols(tokenizer)
+        self.grammar = grammar
+        self._tool_pad = _pow2_at_least(grammar.num_tools + 1, 8)
+        self._static = dict(
+            table=jnp.asarray(grammar.table),
+            token_classes=jnp.asarray(grammar.symbol_class[syms.symbols]),
+            token_lengths=jnp.asarray(syms.lengths),
+            position=jnp.asarray(syms.position),
+            dist=jnp.asarray(grammar.dist),
+            lo=jnp.asarray(grammar.lo),
+            hi=jnp.asarray(grammar.hi),
+        )
+        self._longer_than = syms.longer_than
+
+    def __call__(self, allowed_tools: np.ndarray | None, batch: int, budget: int,
+                 require_call: Sequence[bool] | None = None) -> GrammarConstraint:
+        """A constraint for ``batch`` rows. ``allowed_tools``: [rows, num_tools] bool (None: every
+        tool); ``require_call[r]`` forbids "no call" in row r (ignored without tools). Rows past
+        the given ones (batch padding) allow everything."""
+        allowed = np.ones((batch, self._tool_pad - 1), np.int32)
+        if allowed_tools is not None:
+            allowed[: allowed_tools.shape[0], : self.grammar.num_tools] = allowed_tools
+        cum = np.zeros((batch, self._tool_pad), np.int32)
+        np.cumsum(allowed, axis=1, out=cum[:, 1:])
+        start = np.full(batch, self.grammar.start, np.int32)
+        if require_call is not None and self.grammar.num_tools:
+            start[: len(require_call)] = np.where(require_call, self.grammar.start_call, self.grammar.start)
+        return GrammarConstraint(allowed_cum=jnp.asarray(cum), budget=jnp.int32(budget),
+                                 start=jnp.asarray(start), longer_than=self._longer_than,
+                                 **self._static)

@@ -1,0 +1,199 @@
+"""One loaded model per process, shared by every router that names it.
+
+An :class:`Engine` owns the weights on the device, the jitted generation and embedding
+programs, a cache of tool embeddings (by tool fingerprint) and the micro-batcher's worker.
+Building a router for a new tool set therefore costs its grammar and, only when it has more
+tools than ``top_k``, its tools' embeddings; never a weight reload.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from needle_router.batching import MicroBatcher
+from needle_router.decoding.grammar import ConstraintFactory, Grammar
+from needle_router.model.config import PRESETS, ModelConfig
+from needle_router.model.decode import (
+    BATCH_BUCKETS,
+    LENGTH_BUCKETS,
+    Generation,
+    Generator,
+    _bucket,
+)
+from needle_router.model.loading import DEFAULT_WEIGHTS_DIR, LoadedModel, load_model
+from needle_router.model.needle import Needle
+from needle_router.render import encoder_input
+from needle_router.tokenizer import NeedleTokenizer, default_tokenizer
+from needle_router.tokenizer.specials import PAD_ID
+from needle_router.tools.spec import ToolSpec
+
+EMBED_CHUNK = 32  # rows per embedding call
+
+
+@functools.partial(jax.jit, static_argnames=("cfg",))
+def _embed(params, tokens, *, cfg: ModelConfig):
+    model = Needle(cfg)
+    enc, mask = model.apply({"params": params}, tokens, method=Needle.encode)
+    return model.apply({"params": params}, enc, mask, method=Needle.retrieve)
+
+
+@dataclass
+class Binding:
+    """A tool set bound for routing: specs in grammar order, their tokens, grammar, options."""
+
+    specs: list[ToolSpec]  # grammar order (sorted internal names)
+    user_order: list[int]  # grammar index of each tool in the user's order
+    tool_tokens: list[list[int]]
+    grammar: Grammar
+    constraints: ConstraintFactory
+    top_k: int
+    constrained: bool
+    max_new_tokens: int
+    embeddings: np.ndarray | None = None  # [T, r], computed on first retrieval
+    lock: threading.Lock = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@dataclass(frozen=True)
+class Request:
+    query_ids: list[int]
+    allowed: np.ndarray | None = None  # [T] bool in grammar order, None = all tools
+    require_call: bool = False
+
+
+@dataclass(frozen=True)
+class Decoded:
+    generation: Generation
+    shown: list[int]  # grammar indices of the tools rendered into the input, in order
+    input_tokens: int
+
+
+class Engine:
+    def __init__(self, loaded: LoadedModel, tokenizer: NeedleTokenizer | None = None) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.tokenizer = tokenizer or default_tokenizer()
+        self.generator = Generator(loaded.params, loaded.config)
+        self.params = self.generator.params
+        self.batcher = MicroBatcher(self.run_batch)
+        self._embeddings: dict[str, np.ndarray] = {}
+        self._embed_lock = threading.Lock()
+
+    # --- embeddings ------------------------------------------------------------------------
+    def embed(self, token_lists: Sequence[Sequence[int]]) -> np.ndarray:
+        """Retrieval embeddings [N, r] of encoder inputs (one row per token list)."""
+        out = []
+        for start in range(0, len(token_lists), EMBED_CHUNK):
+            chunk = token_lists[start:start + EMBED_CHUNK]
+            length = _bucket(max(len(t) for t in chunk), LENGTH_BUCKETS, "embedding input length")
+            batch = _bucket(len(chunk), BATCH_BUCKETS, "batch size")
+            arr = np.full((batch, length), PAD_ID, np.int32)
+            for i, t in enumerate(chunk):
+                arr[i, : len(t)] = t
+            emb = _embed(self.params, jnp.asarray(arr), cfg=self.config)
+            out.append(np.asarray(emb, np.float32)[: len(chunk)])
+        return np.concatenate(out) if out else np.zeros((0, self.config.retrieval_dim), np.float32)
+
+    def tool_embeddings(self, binding: Binding) -> np.ndarray:
+        """[T, r] in grammar order, each tool computed once per process (by fingerprint)."""
+        if binding.embeddings is not None:
+            return binding.embeddings
+        with binding.lock:
+            if binding.embeddings is None:
+                keys = [f"{s.fingerprint()}:{s.internal_name}" for s in binding.specs]
+                with self._embed_lock:
+                    missing = [i for i, k in enumerate(keys) if k not in self._embeddings]
+                if missing:
+                    fresh = self.embed([binding.tool_tokens[i] for i in missing])
+                    with self._embed_lock:
+                        for i, e in zip(missing, fresh):
+                            self._embeddings[keys[i]] = e
+                with self._embed_lock:
+                    binding.embeddings = np.stack([self._embeddings[k] for k in keys])
+        return binding.embeddings
+
+    # --- batched routing -------------------------------------------------------------------
+    def _select(self, binding: Binding, requests: Sequence[Request]) -> list[list[int]]:
+        """Which tools each request shows the model (grammar indices, in render order)."""
+        n = len(binding.specs)
+        shown: list[list[int] | None] = [None] * len(requests)
+        need = []
+        for r, req in enumerate(requests):
+            pool = binding.user_order if req.allowed is None else [i for i in binding.user_order if req.allowed[i]]
+            if len(pool) <= binding.top_k:
+                shown[r] = pool
+            else:
+                need.append(r)
+        if need:
+            tools = self.tool_embeddings(binding)
+            queries = self.embed([requests[r].query_ids for r in need])
+            scores = queries @ tools.T  # [R, T]
+            for row, r in enumerate(need):
+                s = scores[row].copy()
+                if requests[r].allowed is not None:
+                    s[~requests[r].allowed] = -np.inf
+                top = np.argsort(-s, kind="stable")[: binding.top_k]
+                shown[r] = [int(i) for i in top]
+        assert all(s is not None for s in shown) and n >= 0
+        return shown  # type: ignore[return-value]
+
+    def run_batch(self, binding: Binding, requests: Sequence[Request]) -> list[Decoded]:
+        shown = self._select(binding, requests)
+        inputs = [encoder_input(req.query_ids, [binding.tool_tokens[i] for i in tools])
+                  for req, tools in zip(requests, shown)]
+        constraint = None
+        if binding.constrained:
+            allowed = np.zeros((len(requests), len(binding.specs)), bool)
+            for r, tools in enumerate(shown):
+                allowed[r, tools] = True
+            batch = _bucket(len(requests), self.generator.batch_buckets, "batch size")
+            constraint = binding.constraints(allowed, batch, binding.max_new_tokens,
+                                             [req.require_call for req in requests])
+        gens = self.generator.generate(inputs, max_new_tokens=binding.max_new_tokens, constraint=constraint)
+        return [Decoded(g, tools, len(x)) for g, tools, x in zip(gens, shown, inputs)]
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine_key(model: Any) -> str:
+    if model is None:
+        return "default"
+    if isinstance(model, str) and model in PRESETS:
+        return f"preset:{model}"
+    if isinstance(model, (str, os.PathLike)):
+        return str(Path(model).resolve())
+    raise TypeError(f"model must be None, a preset name or a weights directory, got {type(model).__name__}")
+
+
+def get_engine(model: str | os.PathLike | None = None) -> Engine:
+    """The process-wide engine for ``model`` (loaded on first use)."""
+    key = _engine_key(model)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = Engine(load_model(model))
+            _ENGINES[key] = engine
+        return engine
+
+
+__all__ = ["Binding", "Decoded", "Engine", "Request", "get_engine", "DEFAULT_WEIGHTS_DIR"]

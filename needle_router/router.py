@@ -1,0 +1,320 @@
+"""NeedleRouter: which tool(s) to call for a query, with typed, validated arguments.
+
+    router = NeedleRouter(tools=[get_weather, send_email])
+    result = await router.route("what's the weather in Paris?")
+    result.calls  # [ToolCall(name='get_weather', arguments={'location': 'Paris'})]
+
+Queries from many coroutines or threads are micro-batched into one decode (see
+:mod:`needle_router.batching`); weights load once per process (see :mod:`needle_router.engine`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, validate_call
+
+from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
+from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
+from needle_router.engine import Binding, Decoded, Engine, Request, get_engine
+from needle_router.model.decode import NEW_TOKEN_BUCKETS
+from needle_router.render import MAX_QUERY_TOKENS, tool_tokens
+from needle_router.tokenizer.specials import CALL_ID, NO_CALL_ID
+from needle_router.tools.errors import ToolSpecError
+from needle_router.tools.from_schema import to_tool_specs
+from needle_router.tools.spec import ToolSpec, assign_internal_names
+
+__all__ = ["InvokedCall", "NeedleRouter", "QueryError", "RouteResult", "ToolCall", "Usage"]
+
+
+class QueryError(ValueError):
+    """The query cannot be routed (not text, or empty)."""
+
+
+class ToolCall(BaseModel):
+    """One call the model chose. ``name`` is exactly the user's tool name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+class Usage(BaseModel):
+    input_tokens: int
+    output_tokens: int
+
+
+class RouteResult(BaseModel):
+    """``calls`` is empty when no tool applies (or confidence was below ``min_confidence``)."""
+
+    query: str
+    calls: list[ToolCall]
+    confidence: float = Field(ge=0.0, le=1.0)
+    usage: Usage
+    latency_ms: float
+    abstained: bool = False  # calls were dropped for low confidence
+    truncated: bool = False  # the query was longer than MAX_QUERY_TOKENS and was cut
+    errors: list[str] = Field(default_factory=list)  # calls dropped as invalid (unconstrained only)
+
+    @property
+    def called(self) -> bool:
+        return bool(self.calls)
+
+
+class InvokedCall(BaseModel):
+    """A call and what running it gave: ``result``, or ``error`` (the exception raised)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    call: ToolCall
+    result: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _clean_query(query: Any) -> str:
+    """Text to route. Bytes are decoded as UTF-8 and invalid sequences (and lone surrogates in
+    str) become U+FFFD; empty or whitespace-only queries are refused."""
+    if isinstance(query, (bytes, bytearray)):
+        query = bytes(query).decode("utf-8", errors="replace")
+    if not isinstance(query, str):
+        raise QueryError(f"query must be a string, got {type(query).__name__}")
+    query = query.encode("utf-8", errors="replace").decode("utf-8")
+    if not query.strip():
+        raise QueryError("query is empty (or only whitespace): there is nothing to route")
+    return query
+
+
+def _budget(max_new_tokens: int) -> int:
+    if not isinstance(max_new_tokens, int) or not 16 <= max_new_tokens <= NEW_TOKEN_BUCKETS[-1]:
+        raise ValueError(f"max_new_tokens must be an int in [16, {NEW_TOKEN_BUCKETS[-1]}], got {max_new_tokens!r}")
+    return max_new_tokens
+
+
+class NeedleRouter:
+    """Routes queries to ``tools`` (functions, pydantic models, LangChain tools, JSON schemas).
+
+    Args:
+        tools: the tool set; ``[]`` is valid and always routes to no call.
+        model: ``None`` for the shipped default weights, a weights directory, or a preset name.
+        top_k: with more tools than this, the retrieval head picks the ``top_k`` most relevant
+            tools per query; only those are shown to the model and allowed by the grammar.
+        constrained: decode under the tool set's grammar (every call parses and validates).
+        min_confidence: calls whose confidence is below this become "no call".
+        max_batch: most queries decoded together.
+        max_new_tokens: answer budget in tokens (the grammar always finishes within it).
+        batch_wait_ms: how long a query waits for others to share its batch.
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Any] = (),
+        model: str | os.PathLike | None = None,
+        *,
+        top_k: int = 8,
+        constrained: bool = True,
+        min_confidence: float | None = None,
+        max_batch: int = 32,
+        max_new_tokens: int = 256,
+        batch_wait_ms: float = 2.0,
+    ) -> None:
+        if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
+            raise ToolSpecError(f"tools must be a list, got {type(tools).__name__}")
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+        if min_confidence is not None and not 0.0 <= float(min_confidence) <= 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
+        if not isinstance(max_batch, int) or not 1 <= max_batch <= 128:
+            raise ValueError(f"max_batch must be an int in [1, 128], got {max_batch!r}")
+        specs = assign_internal_names(to_tool_specs(list(tools)))
+        self.specs: list[ToolSpec] = specs
+        self.min_confidence = min_confidence
+        self.max_batch = max_batch
+        self.engine: Engine = get_engine(model)
+        self.engine.batcher.max_wait_s = max(0.0, batch_wait_ms) / 1000.0
+        grammar = compile_grammar(specs)
+        by_name = {s.internal_name: s for s in specs}
+        ordered = [by_name[n] for n in grammar.tool_names]
+        index = {n: i for i, n in enumerate(grammar.tool_names)}
+        tokenizer = self.engine.tokenizer
+        self._binding = Binding(
+            specs=ordered,
+            user_order=[index[s.internal_name] for s in specs],
+            tool_tokens=[tool_tokens(tokenizer, s) for s in ordered],
+            grammar=grammar,
+            constraints=ConstraintFactory(grammar, tokenizer),
+            top_k=top_k,
+            constrained=constrained,
+            max_new_tokens=_budget(max_new_tokens),
+        )
+
+    # --- introspection -----------------------------------------------------------------------
+    @property
+    def tools(self) -> list[ToolSpec]:
+        return list(self.specs)
+
+    @property
+    def model_label(self) -> str:
+        return self.engine.loaded.label
+
+    def __repr__(self) -> str:
+        return f"NeedleRouter({len(self.specs)} tools, model={self.model_label!r})"
+
+    def warmup(self) -> None:
+        """Compile the decode program (and embed the tools when retrieval is on) now."""
+        if len(self.specs) > self._binding.top_k:
+            self.engine.tool_embeddings(self._binding)
+        self.route_sync("warm up")
+
+    # --- routing -----------------------------------------------------------------------------
+    def _submit(self, query: Any, *, allowed: Sequence[str] | None = None,
+                require_call: bool = False) -> tuple[str, bool, float, concurrent.futures.Future]:
+        text = _clean_query(query)
+        ids = self.engine.tokenizer.encode(text)
+        truncated = len(ids) > MAX_QUERY_TOKENS
+        mask = None
+        if allowed is not None:
+            names = {s.name: i for i, s in enumerate(self._binding.specs)}
+            mask = np.zeros(len(self._binding.specs), bool)
+            for name in allowed:
+                if name not in names:
+                    raise ToolSpecError(f"unknown tool {name!r} in allowed tools", tool=name)
+                mask[names[name]] = True
+        request = Request(ids[:MAX_QUERY_TOKENS], mask, require_call)
+        fut = self.engine.batcher.submit(self._binding, request, max_batch=self.max_batch)
+        return text, truncated, time.perf_counter(), fut
+
+    async def route(self, query: str, **options: Any) -> RouteResult:
+        """The calls for ``query`` (awaitable; concurrent calls share batches)."""
+        text, truncated, t0, fut = self._submit(query, **options)
+        decoded = await asyncio.wrap_future(fut)
+        return self._result(text, truncated, t0, decoded)
+
+    def route_sync(self, query: str, **options: Any) -> RouteResult:
+        """Blocking :meth:`route` (safe from any thread; threads share batches too)."""
+        text, truncated, t0, fut = self._submit(query, **options)
+        return self._result(text, truncated, t0, fut.result())
+
+    async def route_many(self, queries: Iterable[str], **options: Any) -> list[RouteResult]:
+        """Route several queries at once (one or a few batched decodes), results in order."""
+        submitted = [self._submit(q, **options) for q in queries]
+        decoded = await asyncio.gather(*(asyncio.wrap_future(s[3]) for s in submitted))
+        return [self._result(s[0], s[1], s[2], d) for s, d in zip(submitted, decoded)]
+
+    async def invoke(self, query: str, **options: Any) -> list[InvokedCall]:
+        """Route ``query``, then run each chosen tool's Python callable (sync ones in a thread)."""
+        result = await self.route(query, **options)
+        return list(await asyncio.gather(*(self._execute(c) for c in result.calls)))
+
+    async def _execute(self, call: ToolCall) -> InvokedCall:
+        spec = next(s for s in self.specs if s.name == call.name)
+        if spec.func is None:
+            err = ToolSpecError("tool has no Python callable to invoke (it was declared as a schema)", tool=spec.name)
+            return InvokedCall(call=call, error=err)
+        func = _typed(spec.func)
+        try:
+            if spec.is_async:
+                value = await func(**call.arguments)
+            else:
+                value = await asyncio.to_thread(func, **call.arguments)
+                if inspect.isawaitable(value):
+                    value = await value
+        except Exception as exc:  # the caller decides what a failed tool means
+            return InvokedCall(call=call, error=exc)
+        return InvokedCall(call=call, result=value)
+
+    # --- decoding the answer -------------------------------------------------------------------
+    def _result(self, text: str, truncated: bool, t0: float, decoded: Decoded) -> RouteResult:
+        gen = decoded.generation
+        calls, errors = self._parse(gen.tokens)
+        confidence = _confidence(gen.tokens, gen.logprobs, self.engine.tokenizer.vocab_bytes())
+        abstained = False
+        if calls and self.min_confidence is not None and confidence < self.min_confidence:
+            calls, abstained = [], True
+        return RouteResult(
+            query=text,
+            calls=calls,
+            confidence=confidence,
+            usage=Usage(input_tokens=decoded.input_tokens, output_tokens=len(gen.tokens) + int(gen.finished)),
+            latency_ms=(time.perf_counter() - t0) * 1000.0,
+            abstained=abstained,
+            truncated=truncated,
+            errors=errors if gen.finished else errors + ["answer did not finish within max_new_tokens"],
+        )
+
+    def _parse(self, tokens: Sequence[int]) -> tuple[list[ToolCall], list[str]]:
+        calls: list[ToolCall] = []
+        errors: list[str] = []
+        try:
+            _, raw_calls = split_calls(tokens, self.engine.tokenizer.vocab_bytes())
+        except OutputParseError as exc:
+            return [], [str(exc)]
+        by_internal = {s.internal_name: s for s in self.specs}
+        for raw in raw_calls:
+            try:
+                call = parse_call(raw)
+                spec = by_internal.get(call.internal_name)
+                if spec is None:
+                    raise OutputParseError(f"unknown tool {call.internal_name!r}")
+                args = spec.validate_arguments(call.arguments, fill_defaults=False)
+            except (OutputParseError, ToolSpecError) as exc:
+                errors.append(str(exc))
+                continue
+            calls.append(ToolCall(id=f"call_{uuid.uuid4().hex[:24]}", name=spec.name, arguments=args))
+        return calls, errors
+
+
+_TYPED: dict[int, Any] = {}
+_TYPED_LOCK = threading.Lock()
+
+
+def _typed(func: Any) -> Any:
+    """``func`` with pydantic coercion of its arguments to its own hints (dict -> model...)."""
+    with _TYPED_LOCK:
+        hit = _TYPED.get(id(func))
+        if hit is not None and hit[0] is func:
+            return hit[1]
+    try:
+        wrapped = validate_call(func)
+    except Exception:  # builtins, odd callables: call as is
+        wrapped = func
+    with _TYPED_LOCK:
+        _TYPED[id(func)] = (func, wrapped)
+    return wrapped
+
+
+def _confidence(tokens: Sequence[int], logprobs: Sequence[float], vocab_bytes: Sequence[bytes]) -> float:
+    """Probability of the decision (call or not, and which tools) times the geometric mean
+    probability of the argument tokens. Under the grammar these are the renormalised
+    probabilities over allowed tokens, so forced tokens count as certain."""
+    if not tokens:
+        return 0.0
+    decision, args = 0.0, []
+    in_name = False
+    for tok, lp in zip(tokens, logprobs):
+        if tok in (CALL_ID, NO_CALL_ID):
+            decision += lp
+            in_name = tok == CALL_ID
+        elif in_name:
+            decision += lp
+            if b"{" in vocab_bytes[tok]:
+                in_name = False
+        else:
+            args.append(lp)
+    value = math.exp(decision) * (math.exp(sum(args) / len(args)) if args else 1.0)
+    return float(min(1.0, max(0.0, value)))
