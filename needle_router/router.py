@@ -34,7 +34,7 @@ from needle_router.tools.errors import ToolSpecError
 from needle_router.tools.from_schema import to_tool_specs
 from needle_router.tools.spec import ToolSpec, assign_internal_names
 
-__all__ = ["InvokedCall", "NeedleRouter", "QueryError", "RouteResult", "ToolCall", "Usage"]
+__all__ = ["InvokedCall", "NeedleRouter", "QueryError", "RouteResult", "ToolCall", "Usage", "parse_answer"]
 
 
 class QueryError(ValueError):
@@ -258,25 +258,33 @@ class NeedleRouter:
         )
 
     def _parse(self, tokens: Sequence[int]) -> tuple[list[ToolCall], list[str]]:
-        calls: list[ToolCall] = []
-        errors: list[str] = []
+        return parse_answer(tokens, self.specs, self.engine.tokenizer.vocab_bytes())
+
+
+def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec],
+                 vocab_bytes: Sequence[bytes]) -> tuple[list[ToolCall], list[str]]:
+    """Generated ids -> (validated calls with the users' tool names, why other calls were
+    dropped). Under the grammar nothing is ever dropped; without it, malformed or invalid
+    calls are reported instead of raised."""
+    calls: list[ToolCall] = []
+    errors: list[str] = []
+    try:
+        _, raw_calls = split_calls(tokens, vocab_bytes)
+    except OutputParseError as exc:
+        return [], [str(exc)]
+    by_internal = {s.internal_name: s for s in specs}
+    for raw in raw_calls:
         try:
-            _, raw_calls = split_calls(tokens, self.engine.tokenizer.vocab_bytes())
-        except OutputParseError as exc:
-            return [], [str(exc)]
-        by_internal = {s.internal_name: s for s in self.specs}
-        for raw in raw_calls:
-            try:
-                call = parse_call(raw)
-                spec = by_internal.get(call.internal_name)
-                if spec is None:
-                    raise OutputParseError(f"unknown tool {call.internal_name!r}")
-                args = spec.validate_arguments(call.arguments, fill_defaults=False)
-            except (OutputParseError, ToolSpecError) as exc:
-                errors.append(str(exc))
-                continue
-            calls.append(ToolCall(id=f"call_{uuid.uuid4().hex[:24]}", name=spec.name, arguments=args))
-        return calls, errors
+            call = parse_call(raw)
+            spec = by_internal.get(call.internal_name)
+            if spec is None:
+                raise OutputParseError(f"unknown tool {call.internal_name!r}")
+            args = spec.validate_arguments(call.arguments, fill_defaults=False)
+        except (OutputParseError, ToolSpecError) as exc:
+            errors.append(str(exc))
+            continue
+        calls.append(ToolCall(id=f"call_{uuid.uuid4().hex[:24]}", name=spec.name, arguments=args))
+    return calls, errors
 
 
 _TYPED: dict[int, Any] = {}

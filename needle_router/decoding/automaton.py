@@ -26,6 +26,8 @@ NUM_SYMBOLS = 261
 DEAD = 0
 ANY_DEPTH = 2  # nesting allowed inside values whose schema says "anything"
 UNREACHABLE = 1 << 30
+MAX_INT_DIGITS = 18  # integer part of a number: fits an int64, stays finite as a float
+MAX_EXP_DIGITS = 2  # exponent: 1e99 at most, never inf
 
 
 class GrammarError(ValueError):
@@ -129,28 +131,35 @@ class AutomatonBuilder:
         return start
 
     def number(self, cont: int, *, integer: bool) -> int:
-        start, neg, zero, whole = self.new(), self.new(), self.new(), self.new()
+        """A JSON number with at most MAX_INT_DIGITS before the point and MAX_EXP_DIGITS in the
+        exponent, so that every value is finite as a float and fits an int64 as an integer."""
+        start, neg, zero = self.new(), self.new(), self.new()
+        whole = [self.new() for _ in range(MAX_INT_DIGITS)]  # whole[k]: k + 1 digits written
         self.edge(start, ord("-"), neg)
         for s in (start, neg):
             self.edge(s, ord("0"), zero)
-            self.edges(s, _NONZERO, whole)
-        self.edges(whole, _DIGITS, whole)
-        self.link(zero, cont)
-        self.link(whole, cont)
+            self.edges(s, _NONZERO, whole[0])
+        for a, b in zip(whole, whole[1:]):
+            self.edges(a, _DIGITS, b)
+        for s in [zero] + whole:
+            self.link(s, cont)
         if not integer:
-            frac0, frac, exp0, exp_sign, exp = (self.new() for _ in range(5))
-            for s in (zero, whole):
+            frac0, frac, exp0, exp_sign = (self.new() for _ in range(4))
+            exp = [self.new() for _ in range(MAX_EXP_DIGITS)]
+            for s in [zero] + whole:
                 self.edge(s, ord("."), frac0)
+                self.edges(s, _byteset(b"eE"), exp0)
             self.edges(frac0, _DIGITS, frac)
             self.edges(frac, _DIGITS, frac)
-            for s in (zero, whole, frac):
-                self.edges(s, _byteset(b"eE"), exp0)
+            self.edges(frac, _byteset(b"eE"), exp0)
             self.edges(exp0, _byteset(b"+-"), exp_sign)
-            self.edges(exp0, _DIGITS, exp)
-            self.edges(exp_sign, _DIGITS, exp)
-            self.edges(exp, _DIGITS, exp)
+            self.edges(exp0, _DIGITS, exp[0])
+            self.edges(exp_sign, _DIGITS, exp[0])
+            for a, b in zip(exp, exp[1:]):
+                self.edges(a, _DIGITS, b)
             self.link(frac, cont)
-            self.link(exp, cont)
+            for s in exp:
+                self.link(s, cont)
         return start
 
     def literals(self, texts: Sequence[bytes], cont: int) -> int:
@@ -198,9 +207,11 @@ class AutomatonBuilder:
     def object(self, schema: Mapping[str, Any], cont: int, depth: int) -> int:
         """Properties in schema order; optional ones may be skipped, required ones may not."""
         props = list((schema.get("properties") or {}).items())
-        if not props:
-            extra = schema.get("additionalProperties")
+        extra = schema.get("additionalProperties")
+        if not props and ("properties" not in schema or extra is not None):
             return self.free_object(extra if isinstance(extra, Mapping) else None, cont, depth)
+        if not props:  # declared with no properties (a tool without arguments): only {}
+            return self.literal(b"{}", cont)
         required = set(schema.get("required", ()))
         n = len(props)
         # after_value[i]: just wrote property i's value

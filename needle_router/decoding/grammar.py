@@ -131,6 +131,7 @@ def _build(specs: Sequence[ToolSpec]) -> Grammar:
     no_call = b.new()
     b.edge(start, SYM_NO_CALL, no_call)
     b.edge(no_call, SYM_EOS, accept)
+    b.edge(accept, SYM_EOS, accept)  # a finished row still has one allowed token
     start_call = b.new()
     entries, afters = [], []
     for t, spec in enumerate(specs):
@@ -153,6 +154,8 @@ def _build(specs: Sequence[ToolSpec]) -> Grammar:
     entry_dist = [int(dist[e]) for e in entries]
     for state, (lo, hi, depth) in ranges.items():
         dist[state] = max(len(names[t].encode()) - depth + entry_dist[t] for t in range(lo, hi))
+    if specs:
+        dist[start_call] = 1 + dist[root]
     n = full.shape[0]
     lo = np.full(n, -1, np.int32)
     hi = np.full(n, -1, np.int32)
@@ -290,7 +293,7 @@ class GrammarConstraint:
     def mask(self, state) -> jax.Array:
         q, step = state
         final = self._final_states(q)
-        ok = (final != DEAD) & (self.dist[final] <= self.budget - step - 1) & self._tools_allowed(final)
+        ok = (final != DEAD) & (self.dist[final] <= jnp.maximum(self.budget - step - 1, 0)) & self._tools_allowed(final)
         return ok[:, self.position]
 
     def advance(self, state, tokens: jax.Array):
@@ -332,7 +335,8 @@ class ConstraintFactory:
         cum = np.zeros((batch, self._tool_pad), np.int32)
         np.cumsum(allowed, axis=1, out=cum[:, 1:])
         start = np.full(batch, self.grammar.start, np.int32)
-        if require_call is not None and self.grammar.num_tools:
+        # a call that cannot fit in the budget cannot be required: fall back to allowing no call
+        if require_call is not None and self.grammar.num_tools and self.grammar.dist[self.grammar.start_call] <= budget:
             start[: len(require_call)] = np.where(require_call, self.grammar.start_call, self.grammar.start)
         return GrammarConstraint(allowed_cum=jnp.asarray(cum), budget=jnp.int32(budget),
                                  start=jnp.asarray(start), longer_than=self._longer_than,

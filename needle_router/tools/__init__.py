@@ -7,6 +7,9 @@ bare and BFCL function dicts, and ToolSpecs themselves::
     from needle_router.tools import to_tool_specs
 
     specs = to_tool_specs([get_weather, SendEmail, {"type": "function", "function": {...}}])
+
+Tool registries in files (a ``.py`` with ``TOOLS = [...]``, or a JSON/YAML list) load with
+:func:`load_tools_file`.
 """
 
 from needle_router.tools.errors import ToolSpecError
@@ -20,6 +23,7 @@ from needle_router.tools.from_schema import (
     tool_spec_from_langchain,
     tool_spec_from_pydantic,
 )
+from needle_router.tools.loader import ToolsFileError, load_tools_file
 from needle_router.tools.naming import (
     NameMap,
     internal_identifier,
@@ -42,12 +46,14 @@ __all__ = [
     "ParsedDocstring",
     "ToolSpec",
     "ToolSpecError",
+    "ToolsFileError",
     "assign_internal_names",
     "canonical_json",
     "internal_identifier",
     "is_internal_identifier",
     "is_langchain_tool",
     "is_pydantic_model_class",
+    "load_tools_file",
     "normalize_parameters",
     "parse_docstring",
     "resolve_refs",

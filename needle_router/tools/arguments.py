@@ -102,7 +102,7 @@ def _annotation(schema: Mapping[str, Any], model_name: str) -> Any:
     elif kind == "integer":
         ann = Annotated[int, BeforeValidator(_reject_bool)]
     elif kind == "number":
-        ann = Annotated[float, BeforeValidator(_reject_bool)]
+        ann = Annotated[float, BeforeValidator(_reject_bool), Field(allow_inf_nan=False)]
     elif kind == "boolean":
         ann = bool
     elif kind == "null":
