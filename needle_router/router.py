@@ -94,7 +94,7 @@ def _clean_query(query: Any) -> str:
         query = bytes(query).decode("utf-8", errors="replace")
     if not isinstance(query, str):
         raise QueryError(f"query must be a string, got {type(query).__name__}")
-    query = query.encode("utf-8", errors="replace").decode("utf-8")
+    query = query.encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
     if not query.strip():
         raise QueryError("query is empty (or only whitespace): there is nothing to route")
     return query

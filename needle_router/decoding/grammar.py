@@ -15,7 +15,8 @@ valid *by construction*:
   retrieved top-k) by a per-row cumulative count, with no per-request compilation;
 * a length guard: a token is allowed only if the answer can still be finished within the
   remaining token budget (every byte is a token of its own, so the fewest symbols to the end is
-  an upper bound on tokens needed), so the budget never cuts an answer in half;
+  an upper bound on tokens needed), so the budget never cuts an answer in half; in the name
+  trie "fewest" counts only the row's allowed tools (a per-row range-min over call lengths);
 * symbols are compressed to classes of bytes that behave alike in every state, which keeps the
   transition table small ([states, classes]).
 """
@@ -68,7 +69,9 @@ class Grammar:
 
     table: np.ndarray  # [Q, C] int32: next state per (state, symbol class)
     symbol_class: np.ndarray  # [NUM_SYMBOLS] int32
-    dist: np.ndarray  # [Q] int32: fewest symbols to the end (max over a trie node's tools)
+    dist: np.ndarray  # [Q] int32: fewest symbols to the end
+    depth: np.ndarray  # [Q] int32: bytes of the name read, for name-trie states; -1 elsewhere
+    call_length: np.ndarray  # [T] int32: fewest symbols of a call to tool t, name to EOS
     lo: np.ndarray  # [Q] int32: first tool reachable from the state, -1 when unrestricted
     hi: np.ndarray  # [Q] int32: one past the last
     start: int  # answers may be "no call"
@@ -149,11 +152,13 @@ def _build(specs: Sequence[ToolSpec]) -> Grammar:
 
     full = b.finish()
     dist = distances_to(accept, b.successors())
-    # A name-trie state must be finishable through whichever of its tools a row allows:
-    # use the longest of the shortest completions over its tools.
-    entry_dist = [int(dist[e]) for e in entries]
-    for state, (lo, hi, depth) in ranges.items():
-        dist[state] = max(len(names[t].encode()) - depth + entry_dist[t] for t in range(lo, hi))
+    # In the name trie the distance depends on which tools a row allows; the constraint
+    # recomputes it per row from call_length (the static value assumes all are allowed).
+    call_length = np.array([len(n.encode()) + int(dist[e]) for n, e in zip(names, entries)], np.int32)
+    depth = np.full(full.shape[0], -1, np.int32)
+    for state, (lo, hi, d) in ranges.items():
+        dist[state] = int(call_length[lo:hi].min()) - d
+        depth[state] = d
     if specs:
         dist[start_call] = 1 + dist[root]
     n = full.shape[0]
@@ -165,8 +170,7 @@ def _build(specs: Sequence[ToolSpec]) -> Grammar:
     for state, (a, z, _) in ranges.items():
         lo[state], hi[state] = a, z
 
-    columns, symbol_class = np.unique(full.T, axis=0, return_inverse=True)
-    table = np.ascontiguousarray(columns.T)
+    table, symbol_class = _symbol_classes(full)
     q_pad = _pow2_at_least(n, _STATE_BUCKET_MIN)
     c_pad = next(c for c in _CLASS_BUCKETS if c >= table.shape[1])
     padded = np.zeros((q_pad, c_pad), np.int32)
@@ -174,8 +178,10 @@ def _build(specs: Sequence[ToolSpec]) -> Grammar:
     pad = lambda a, fill: np.concatenate([a, np.full(q_pad - n, fill, a.dtype)])
     return Grammar(
         table=padded,
-        symbol_class=symbol_class.reshape(-1).astype(np.int32),
+        symbol_class=symbol_class,
         dist=pad(np.minimum(dist, UNREACHABLE).astype(np.int32), UNREACHABLE),
+        depth=pad(depth, -1),
+        call_length=call_length,
         lo=pad(lo, -1),
         hi=pad(hi, -1),
         start=start,
@@ -185,6 +191,29 @@ def _build(specs: Sequence[ToolSpec]) -> Grammar:
         num_states=n,
         compile_seconds=time.perf_counter() - t0,
     )
+
+
+def _symbol_classes(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge symbols whose columns are identical: ([Q, classes] table, symbol -> class).
+    Columns are grouped by two random hashes, then compared exactly."""
+    rng = np.random.default_rng(0)
+    weights = rng.integers(1, 1 << 62, size=(full.shape[0], 2), dtype=np.int64)
+    with np.errstate(over="ignore"):
+        hashes = full.T.astype(np.int64) @ weights  # [symbols, 2], wrapping arithmetic
+    reps: list[int] = []
+    by_hash: dict[tuple[int, int], list[int]] = {}
+    symbol_class = np.empty(full.shape[1], np.int32)
+    for sym in range(full.shape[1]):
+        bucket = by_hash.setdefault((int(hashes[sym, 0]), int(hashes[sym, 1])), [])
+        for cls in bucket:
+            if np.array_equal(full[:, reps[cls]], full[:, sym]):
+                symbol_class[sym] = cls
+                break
+        else:
+            bucket.append(len(reps))
+            symbol_class[sym] = len(reps)
+            reps.append(sym)
+    return np.ascontiguousarray(full[:, reps]), symbol_class
 
 
 _CACHE: OrderedDict[str, Grammar] = OrderedDict()
@@ -260,6 +289,9 @@ class GrammarConstraint:
     token_lengths: jax.Array  # [V] int32, sorted positions
     position: jax.Array  # [V] int32, token id -> sorted position
     dist: jax.Array  # [Q] int32
+    depth: jax.Array  # [Q] int32, -1 outside the name trie
+    shortest_call: jax.Array  # [B, K, T] int32: sparse table of allowed tools' call lengths
+    log2: jax.Array  # [T+1] int32: floor(log2(n))
     lo: jax.Array  # [Q] int32
     hi: jax.Array  # [Q] int32
     allowed_cum: jax.Array  # [B, T+1] int32: allowed tools among the first t, per row
@@ -290,10 +322,22 @@ class GrammarConstraint:
         count = self.allowed_cum[rows, jnp.maximum(hi, 0)] - self.allowed_cum[rows, jnp.maximum(lo, 0)]
         return (lo < 0) | (count > 0)
 
+    def _distance(self, states: jax.Array) -> jax.Array:
+        """Symbols still needed from each state. In the name trie this depends on the row: the
+        shortest call among the row's allowed tools under that node (a range-min query)."""
+        lo, hi, depth = self.lo[states], self.hi[states], self.depth[states]
+        width = jnp.maximum(hi - lo, 1)
+        k = self.log2[width]
+        rows = jnp.arange(states.shape[0])[:, None]
+        a = self.shortest_call[rows, k, jnp.maximum(lo, 0)]
+        b = self.shortest_call[rows, k, jnp.maximum(hi - (1 << k), 0)]
+        return jnp.where(depth >= 0, jnp.minimum(a, b) - depth, self.dist[states])
+
     def mask(self, state) -> jax.Array:
         q, step = state
         final = self._final_states(q)
-        ok = (final != DEAD) & (self.dist[final] <= jnp.maximum(self.budget - step - 1, 0)) & self._tools_allowed(final)
+        ok = (final != DEAD) & (self._distance(final) <= jnp.maximum(self.budget - step - 1, 0))
+        ok = ok & self._tools_allowed(final)
         return ok[:, self.position]
 
     def advance(self, state, tokens: jax.Array):
@@ -319,6 +363,8 @@ class ConstraintFactory:
             token_lengths=jnp.asarray(syms.lengths),
             position=jnp.asarray(syms.position),
             dist=jnp.asarray(grammar.dist),
+            depth=jnp.asarray(grammar.depth),
+            log2=jnp.asarray(np.floor(np.log2(np.maximum(np.arange(self._tool_pad), 1))).astype(np.int32)),
             lo=jnp.asarray(grammar.lo),
             hi=jnp.asarray(grammar.hi),
         )
@@ -329,15 +375,31 @@ class ConstraintFactory:
         """A constraint for ``batch`` rows. ``allowed_tools``: [rows, num_tools] bool (None: every
         tool); ``require_call[r]`` forbids "no call" in row r (ignored without tools). Rows past
         the given ones (batch padding) allow everything."""
-        allowed = np.ones((batch, self._tool_pad - 1), np.int32)
+        tools = self._tool_pad - 1
+        allowed = np.ones((batch, tools), bool)
         if allowed_tools is not None:
             allowed[: allowed_tools.shape[0], : self.grammar.num_tools] = allowed_tools
         cum = np.zeros((batch, self._tool_pad), np.int32)
         np.cumsum(allowed, axis=1, out=cum[:, 1:])
+        # sparse table for range-min of the allowed tools' call lengths (others: unreachable)
+        lengths = np.full((batch, tools), UNREACHABLE, np.int32)
+        lengths[:, : self.grammar.num_tools] = self.grammar.call_length
+        lengths = np.where(allowed, lengths, UNREACHABLE)
+        levels = [lengths]
+        while (1 << len(levels)) <= tools:
+            prev, half = levels[-1], 1 << (len(levels) - 1)
+            nxt = prev.copy()
+            nxt[:, : tools - half] = np.minimum(prev[:, : tools - half], prev[:, half:])
+            levels.append(nxt)
+        shortest = np.stack(levels, axis=1)
         start = np.full(batch, self.grammar.start, np.int32)
-        # a call that cannot fit in the budget cannot be required: fall back to allowing no call
-        if require_call is not None and self.grammar.num_tools and self.grammar.dist[self.grammar.start_call] <= budget:
-            start[: len(require_call)] = np.where(require_call, self.grammar.start_call, self.grammar.start)
+        if require_call is not None and self.grammar.num_tools:
+            # a row may be forced to call only if its shortest allowed call fits the budget
+            fits = (1 + lengths.min(axis=1)) <= budget
+            need = np.zeros(batch, bool)
+            need[: len(require_call)] = require_call
+            start = np.where(need & fits, self.grammar.start_call, start).astype(np.int32)
         return GrammarConstraint(allowed_cum=jnp.asarray(cum), budget=jnp.int32(budget),
+                                 shortest_call=jnp.asarray(shortest),
                                  start=jnp.asarray(start), longer_than=self._longer_than,
                                  **self._static)
