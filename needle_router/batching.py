@@ -22,11 +22,13 @@ class _Item:
     group: Hashable
     payload: Any
     max_batch: int
+    max_wait_s: float
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
 
 
 class MicroBatcher:
-    """``submit(group, payload) -> Future``; ``run(group, payloads) -> results`` runs batches."""
+    """``submit(group, payload) -> Future``; ``run(group, payloads) -> results`` runs batches.
+    ``max_wait_s`` is the default wait; a request may bring its own."""
 
     def __init__(self, run: Callable[[Hashable, Sequence[Any]], Sequence[Any]], *,
                  max_wait_s: float = 0.002, name: str = "needle-batcher") -> None:
@@ -39,8 +41,10 @@ class MicroBatcher:
         self.batches_run = 0
         self.largest_batch = 0
 
-    def submit(self, group: Hashable, payload: Any, *, max_batch: int) -> concurrent.futures.Future:
-        item = _Item(group, payload, max(1, max_batch))
+    def submit(self, group: Hashable, payload: Any, *, max_batch: int,
+               max_wait_s: float | None = None) -> concurrent.futures.Future:
+        wait = self.max_wait_s if max_wait_s is None else max(0.0, max_wait_s)
+        item = _Item(group, payload, max(1, max_batch), wait)
         self._ensure_thread()
         self._queue.put(item)
         return item.future
@@ -56,7 +60,7 @@ class MicroBatcher:
     def _gather(self) -> list[_Item]:
         first = self._queue.get()
         items = [first]
-        deadline = time.monotonic() + self.max_wait_s
+        deadline = time.monotonic() + first.max_wait_s
         while True:
             same = sum(1 for it in items if it.group == first.group)
             if same >= first.max_batch:

@@ -146,7 +146,7 @@ class NeedleRouter:
         self.min_confidence = min_confidence
         self.max_batch = max_batch
         self.engine: Engine = get_engine(model)
-        self.engine.batcher.max_wait_s = max(0.0, batch_wait_ms) / 1000.0
+        self.batch_wait_s = max(0.0, float(batch_wait_ms)) / 1000.0
         grammar = compile_grammar(specs)
         by_name = {s.internal_name: s for s in specs}
         ordered = [by_name[n] for n in grammar.tool_names]
@@ -196,7 +196,8 @@ class NeedleRouter:
                     raise ToolSpecError(f"unknown tool {name!r} in allowed tools", tool=name)
                 mask[names[name]] = True
         request = Request(ids[:MAX_QUERY_TOKENS], mask, require_call)
-        fut = self.engine.batcher.submit(self._binding, request, max_batch=self.max_batch)
+        fut = self.engine.batcher.submit(self._binding, request, max_batch=self.max_batch,
+                                         max_wait_s=self.batch_wait_s)
         return text, truncated, time.perf_counter(), fut
 
     async def route(self, query: str, **options: Any) -> RouteResult:
