@@ -1,7 +1,8 @@
 """Micro-batching: requests from any thread or event loop, gathered into batched model calls.
 
 One worker thread per model owns the accelerator. A request waits at most ``max_wait_s``
-for company; requests that arrive while a batch runs form the next one. Requests carry a
+for company (not at all while traffic is one request at a time); requests that arrive while
+a batch runs form the next one. Requests carry a
 group key (one per tool set): only requests of the same group share a batch, so routers
 with different tools never see each other's grammar.
 """
@@ -15,6 +16,9 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+
+ALONE_WAIT_S = 0.0002
 
 
 @dataclass
@@ -39,6 +43,7 @@ class MicroBatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.batches_run = 0
+        self._last_size = 0
         self.largest_batch = 0
 
     def submit(self, group: Hashable, payload: Any, *, max_batch: int,
@@ -60,7 +65,10 @@ class MicroBatcher:
     def _gather(self) -> list[_Item]:
         first = self._queue.get()
         items = [first]
-        deadline = time.monotonic() + first.max_wait_s
+        # A caller that has been alone (last batch of one, nobody queued) waits only long
+        # enough to catch a burst submitted together (asyncio.gather, route_many).
+        alone = self._last_size <= 1 and self._queue.empty()
+        deadline = time.monotonic() + (min(first.max_wait_s, ALONE_WAIT_S) if alone else first.max_wait_s)
         while True:
             same = sum(1 for it in items if it.group == first.group)
             if same >= first.max_batch:
@@ -89,6 +97,7 @@ class MicroBatcher:
             return
         self.batches_run += 1
         self.largest_batch = max(self.largest_batch, len(live))
+        self._last_size = len(live)
         try:
             results = self._run(group, [m.payload for m in live])
         except BaseException as exc:  # the callers get the error, the worker lives on

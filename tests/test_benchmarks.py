@@ -1,5 +1,7 @@
 """The benchmark scripts run end to end (on needle-tiny, tiny budgets) and print their tables."""
 
+import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +26,73 @@ def test_bench_train_step_prints_a_table():
     out = _run("benchmarks/bench_train_step.py", "--preset", "needle-tiny", "--batch", "2",
                "--enc-len", "32", "--dec-len", "8", "--steps", "1", "--dtypes", "float32", "--qat", "off,4")
     assert "| 2 | float32 | int4 |" in out
+
+
+# --- router and grammar benchmarks: run in-process through their main(argv) --------------------
+
+_NUM = r"-?[\d,]+(?:\.\d+)?"
+
+
+def _bench(name: str):
+    """The benchmark script ``benchmarks/<name>.py`` as a module (it finds its siblings itself)."""
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synthetic_tools_are_valid_varied_and_deterministic():
+    from needle_router.tools import assign_internal_names, to_tool_specs
+
+    synthetic = _bench("synthetic_tools")
+    tools = synthetic.make_tools(300, seed=1)
+    assert tools == synthetic.make_tools(300, seed=1) and tools != synthetic.make_tools(300, seed=2)
+    names = [t["function"]["name"] for t in tools]
+    assert len(set(names)) == 300
+    specs = assign_internal_names(to_tool_specs(tools))  # every tool is a valid OpenAI-style tool
+    assert [s.name for s in specs] == names
+    kinds = set()
+    for t in tools:
+        params = t["function"]["parameters"]
+        assert 1 <= len(params["properties"]) <= 6 and t["function"]["description"]
+        kinds |= {"enum" if "enum" in p else p["type"] for p in params["properties"].values()}
+    assert kinds == {"string", "integer", "number", "boolean", "enum", "array", "object"}
+    assert any(t["function"]["parameters"]["required"] for t in tools)
+    assert len(synthetic.make_tools(5000)) == 5000
+    queries = synthetic.make_queries(40, seed=3)
+    assert queries == synthetic.make_queries(40, seed=3) and len(set(queries)) > 30
+
+
+def test_bench_router_prints_concurrency_table(capsys):
+    rows = _bench("bench_router").main([
+        "--preset", "needle-tiny", "--requests", "4", "--callers", "1,2", "--max-batch", "2", "--warmup", "1"])
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and "model: needle-tiny" in out
+    assert ("| mode | callers | requests | routes/s | p50 ms | p99 ms | speedup vs baseline | mean batch size "
+            "| mean output tokens |") in out
+    assert re.search(rf"\| baseline \(max_batch=1, sequential\) \| 1 \| 4 \| {_NUM} \| {_NUM} \| {_NUM} \| 1\.00x \| 1\.0 \|", out)
+    for callers in (1, 2):
+        assert re.search(rf"\| batched \| {callers} \| 4 \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM}x \| {_NUM} \| {_NUM} \|", out)
+    assert [r["callers"] for r in rows] == [1, 1, 2] and all(r["rps"] > 0 for r in rows)
+    assert all(1.0 <= r["batch"] <= 2.0 for r in rows[1:])
+
+
+def test_bench_grammar_compile_table(capsys):
+    rows = _bench("bench_grammar").main(["--tables", "a", "--sizes", "5,20", "--compile-reps", "1"])["a"]
+    out = capsys.readouterr().out
+    assert "| tools | states | symbol classes | table KiB | compile ms | tokens per tool |" in out
+    assert re.search(rf"\| 5 \| {_NUM} \| \d+ \| {_NUM} \| {_NUM} \| {_NUM} \|", out)
+    assert re.search(rf"\| 20 \| {_NUM} \| \d+ \| {_NUM} \| {_NUM} \| {_NUM} \|", out)
+    assert rows[0][1] < rows[1][1]  # more tools, more states
+
+
+def test_bench_grammar_decode_and_routing_tables(capsys):
+    out_rows = _bench("bench_grammar").main([
+        "--preset", "needle-tiny", "--quick", "--tables", "bc", "--batches", "1", "--route-sizes", "10"])
+    out = capsys.readouterr().out
+    assert "| batch | unconstrained ms/step | constrained ms/step | overhead % |" in out
+    assert re.search(rf"\| 1 \| {_NUM} \| {_NUM} \| [+-]{_NUM} \| \d+ / \d+ \|", out)
+    assert "| tools | bind ms | of which grammar ms | embed ms | route p50 ms | route p99 ms |" in out
+    assert re.search(rf"\| 10 \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \|", out)
+    (batch, unc, con, _), = out_rows["b"]
+    assert batch == 1 and unc[1] > 0 and con[1] > 0

@@ -12,7 +12,7 @@ valid *by construction*:
 
 * tool ranges: tools are numbered in sorted name order, so the tools reachable from a state of
   the name trie are a contiguous range; a row may be limited to a subset of the tools (its
-  retrieved top-k) by a per-row cumulative count, with no per-request compilation;
+  retrieved top-k) through a per-row range-min table, with no per-request compilation;
 * a length guard: a token is allowed only if the answer can still be finished within the
   remaining token budget (every byte is a token of its own, so the fewest symbols to the end is
   an upper bound on tokens needed), so the budget never cuts an answer in half; in the name
@@ -197,9 +197,8 @@ def _symbol_classes(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge symbols whose columns are identical: ([Q, classes] table, symbol -> class).
     Columns are grouped by two random hashes, then compared exactly."""
     rng = np.random.default_rng(0)
-    weights = rng.integers(1, 1 << 62, size=(full.shape[0], 2), dtype=np.int64)
-    with np.errstate(over="ignore"):
-        hashes = full.T.astype(np.int64) @ weights  # [symbols, 2], wrapping arithmetic
+    weights = rng.standard_normal((2, full.shape[0]))
+    hashes = (weights @ full.astype(np.float64)).T  # [symbols, 2]; collisions only cost a compare
     reps: list[int] = []
     by_hash: dict[tuple[int, int], list[int]] = {}
     symbol_class = np.empty(full.shape[1], np.int32)
@@ -288,13 +287,9 @@ class GrammarConstraint:
     token_classes: jax.Array  # [L, V] int32, sorted positions
     token_lengths: jax.Array  # [V] int32, sorted positions
     position: jax.Array  # [V] int32, token id -> sorted position
-    dist: jax.Array  # [Q] int32
-    depth: jax.Array  # [Q] int32, -1 outside the name trie
+    state_info: jax.Array  # [Q, 4] int32: dist, lo, hi, depth (see Grammar)
     shortest_call: jax.Array  # [B, K, T] int32: sparse table of allowed tools' call lengths
     log2: jax.Array  # [T+1] int32: floor(log2(n))
-    lo: jax.Array  # [Q] int32
-    hi: jax.Array  # [Q] int32
-    allowed_cum: jax.Array  # [B, T+1] int32: allowed tools among the first t, per row
     start: jax.Array  # [B] int32: each row's start state
     budget: jax.Array  # [] int32: tokens the answer may use, EOS included
     longer_than: tuple[int, ...] = struct.field(pytree_node=False)
@@ -316,28 +311,23 @@ class GrammarConstraint:
             cur = cur[:, :nxt]
         return jnp.concatenate(segments[::-1], axis=1)
 
-    def _tools_allowed(self, states: jax.Array) -> jax.Array:
-        lo, hi = self.lo[states], self.hi[states]
-        rows = jnp.arange(states.shape[0])[:, None]
-        count = self.allowed_cum[rows, jnp.maximum(hi, 0)] - self.allowed_cum[rows, jnp.maximum(lo, 0)]
-        return (lo < 0) | (count > 0)
-
     def _distance(self, states: jax.Array) -> jax.Array:
-        """Symbols still needed from each state. In the name trie this depends on the row: the
-        shortest call among the row's allowed tools under that node (a range-min query)."""
-        lo, hi, depth = self.lo[states], self.hi[states], self.depth[states]
-        width = jnp.maximum(hi - lo, 1)
-        k = self.log2[width]
+        """Symbols still needed from each state (unreachable: the dead state, or a tool the row
+        does not allow). In the name trie it depends on the row: the shortest call among the
+        row's allowed tools under that node, a range-min query on a per-row sparse table."""
+        info = self.state_info[states]  # [..., 4]: dist, lo, hi, depth
+        dist, lo, hi, depth = info[..., 0], info[..., 1], info[..., 2], info[..., 3]
+        k = self.log2[jnp.maximum(hi - lo, 1)]
         rows = jnp.arange(states.shape[0])[:, None]
         a = self.shortest_call[rows, k, jnp.maximum(lo, 0)]
         b = self.shortest_call[rows, k, jnp.maximum(hi - (1 << k), 0)]
-        return jnp.where(depth >= 0, jnp.minimum(a, b) - depth, self.dist[states])
+        shortest = jnp.minimum(a, b)
+        in_blocked_tool = (lo >= 0) & (shortest >= UNREACHABLE)
+        return jnp.where(depth >= 0, shortest - depth, jnp.where(in_blocked_tool, UNREACHABLE, dist))
 
     def mask(self, state) -> jax.Array:
         q, step = state
-        final = self._final_states(q)
-        ok = (final != DEAD) & (self._distance(final) <= jnp.maximum(self.budget - step - 1, 0))
-        ok = ok & self._tools_allowed(final)
+        ok = self._distance(self._final_states(q)) <= jnp.maximum(self.budget - step - 1, 0)
         return ok[:, self.position]
 
     def advance(self, state, tokens: jax.Array):
@@ -362,11 +352,8 @@ class ConstraintFactory:
             token_classes=jnp.asarray(grammar.symbol_class[syms.symbols]),
             token_lengths=jnp.asarray(syms.lengths),
             position=jnp.asarray(syms.position),
-            dist=jnp.asarray(grammar.dist),
-            depth=jnp.asarray(grammar.depth),
+            state_info=jnp.asarray(np.stack([grammar.dist, grammar.lo, grammar.hi, grammar.depth], axis=1)),
             log2=jnp.asarray(np.floor(np.log2(np.maximum(np.arange(self._tool_pad), 1))).astype(np.int32)),
-            lo=jnp.asarray(grammar.lo),
-            hi=jnp.asarray(grammar.hi),
         )
         self._longer_than = syms.longer_than
 
@@ -379,8 +366,6 @@ class ConstraintFactory:
         allowed = np.ones((batch, tools), bool)
         if allowed_tools is not None:
             allowed[: allowed_tools.shape[0], : self.grammar.num_tools] = allowed_tools
-        cum = np.zeros((batch, self._tool_pad), np.int32)
-        np.cumsum(allowed, axis=1, out=cum[:, 1:])
         # sparse table for range-min of the allowed tools' call lengths (others: unreachable)
         lengths = np.full((batch, tools), UNREACHABLE, np.int32)
         lengths[:, : self.grammar.num_tools] = self.grammar.call_length
@@ -399,7 +384,7 @@ class ConstraintFactory:
             need = np.zeros(batch, bool)
             need[: len(require_call)] = require_call
             start = np.where(need & fits, self.grammar.start_call, start).astype(np.int32)
-        return GrammarConstraint(allowed_cum=jnp.asarray(cum), budget=jnp.int32(budget),
+        return GrammarConstraint(budget=jnp.int32(budget),
                                  shortest_call=jnp.asarray(shortest),
                                  start=jnp.asarray(start), longer_than=self._longer_than,
                                  **self._static)
