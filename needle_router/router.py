@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -152,6 +153,13 @@ class NeedleRouter:
         ordered = [by_name[n] for n in grammar.tool_names]
         index = {n: i for i, n in enumerate(grammar.tool_names)}
         tokenizer = self.engine.tokenizer
+        budget = _budget(max_new_tokens)
+        for name, length in zip(grammar.tool_names, grammar.call_length):
+            if constrained and length + 1 > budget:
+                warnings.warn(
+                    f"tool {by_name[name].name!r}: its shortest call takes {int(length) + 1} tokens, more "
+                    f"than max_new_tokens={budget}; it can never be called (raise max_new_tokens)",
+                    stacklevel=2)
         self._binding = Binding(
             specs=ordered,
             user_order=[index[s.internal_name] for s in specs],
@@ -160,7 +168,7 @@ class NeedleRouter:
             constraints=ConstraintFactory(grammar, tokenizer),
             top_k=top_k,
             constrained=constrained,
-            max_new_tokens=_budget(max_new_tokens),
+            max_new_tokens=budget,
         )
 
     # --- introspection -----------------------------------------------------------------------

@@ -91,8 +91,8 @@ def test_bench_grammar_decode_and_routing_tables(capsys):
         "--preset", "needle-tiny", "--quick", "--tables", "bc", "--batches", "1", "--route-sizes", "10"])
     out = capsys.readouterr().out
     assert "| batch | unconstrained ms/step | constrained ms/step | overhead % |" in out
-    assert re.search(rf"\| 1 \| {_NUM} \| {_NUM} \| [+-]{_NUM} \| \d+ / \d+ \|", out)
+    assert re.search(rf"\| 1 \| {_NUM} \| {_NUM} \| [+-]{_NUM} \| {_NUM} \| {_NUM} \| \d+ / \d+ \|", out)
     assert "| tools | bind ms | of which grammar ms | embed ms | route p50 ms | route p99 ms |" in out
     assert re.search(rf"\| 10 \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \|", out)
-    (batch, unc, con, _), = out_rows["b"]
-    assert batch == 1 and unc[1] > 0 and con[1] > 0
+    (batch, unc, con, _, mask), = out_rows["b"]
+    assert batch == 1 and unc[1] > 0 and con[1] > 0 and mask > 0

@@ -261,6 +261,13 @@ def test_bad_options_are_refused():
         NeedleRouter(get_weather, model=MODEL)  # type: ignore[arg-type]
 
 
+def test_a_tool_that_cannot_fit_the_budget_is_reported():
+    long = {"name": "fill_form", "parameters": {"type": "object", "properties": {
+        f"field_number_{i}": {"type": "string"} for i in range(6)}, "required": [f"field_number_{i}" for i in range(6)]}}
+    with pytest.warns(UserWarning, match="fill_form.*can never be called"):
+        NeedleRouter([long, get_weather], model=MODEL, max_new_tokens=64)
+
+
 @pytest.mark.slow
 def test_a_thousand_tools():
     tools = [{"name": f"svc{i}.action-{i}", "description": f"performs action {i} on service {i}",
