@@ -183,20 +183,20 @@ class NeedleChat(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         tools, choice = kwargs.get("tools"), kwargs.get("tool_choice")
+        model = kwargs.get("model") or self.model
         query, options = self._plan(messages, tools, choice)
         if query is None:
-            return ChatResult(generations=[ChatGeneration(message=self._message(None, options["text"]))])
-        model = kwargs.get("model") or self.model
+            return ChatResult(generations=[ChatGeneration(message=self._message(None, options["text"], model))])
         result = self._router(tools, model).route_sync(query, **options)
         return ChatResult(generations=[ChatGeneration(message=self._message(result, None, model))])
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         tools, choice = kwargs.get("tools"), kwargs.get("tool_choice")
+        model = kwargs.get("model") or self.model
         query, options = self._plan(messages, tools, choice)
         if query is None:
-            return ChatResult(generations=[ChatGeneration(message=self._message(None, options["text"]))])
-        model = kwargs.get("model") or self.model
+            return ChatResult(generations=[ChatGeneration(message=self._message(None, options["text"], model))])
         result = await self._router(tools, model).route(query, **options)
         return ChatResult(generations=[ChatGeneration(message=self._message(result, None, model))])
 
