@@ -41,6 +41,7 @@ from needle_router.tokenizer.specials import EOS_ID, PAD_ID
 from needle_router.tools import assign_internal_names, to_tool_specs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_decode import timed  # noqa: E402
 from bench_router import machine_line  # noqa: E402
 from synthetic_tools import make_queries, make_tools  # noqa: E402
 
@@ -51,17 +52,6 @@ def _ints(text: str) -> list[int]:
 
 def _specs(n: int, seed: int):
     return assign_internal_names(to_tool_specs(make_tools(n, seed=seed)))
-
-
-def timed(fn, repeats: int) -> tuple[np.ndarray, object]:
-    """Seconds per call after one warm-up (compile) call, and the last call's result."""
-    result = fn()
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        out.append(time.perf_counter() - t)
-    return np.asarray(out), result
 
 
 # --- (a) compile ------------------------------------------------------------------------------

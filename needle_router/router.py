@@ -144,6 +144,7 @@ class NeedleRouter:
             raise ValueError(f"max_batch must be an int in [1, 128], got {max_batch!r}")
         specs = assign_internal_names(to_tool_specs(list(tools)))
         self.specs: list[ToolSpec] = specs
+        self._by_name = {s.name: s for s in specs}
         self.min_confidence = min_confidence
         self.max_batch = max_batch
         self.engine: Engine = get_engine(model)
@@ -231,7 +232,7 @@ class NeedleRouter:
         return list(await asyncio.gather(*(self._execute(c) for c in result.calls)))
 
     async def _execute(self, call: ToolCall) -> InvokedCall:
-        spec = next(s for s in self.specs if s.name == call.name)
+        spec = self._by_name[call.name]
         if spec.func is None:
             err = ToolSpecError("tool has no Python callable to invoke (it was declared as a schema)", tool=spec.name)
             return InvokedCall(call=call, error=err)

@@ -180,25 +180,30 @@ class NeedleChat(BaseChatModel):
                                "latency_ms": result.latency_ms, "finish_reason": "tool_calls" if calls else "stop"},
         )
 
+    def _prepare(self, messages: Sequence[BaseMessage], kwargs: dict[str, Any]):
+        """(ready answer, None) when no routing is needed, else (None, (router, query, options, model))."""
+        tools = kwargs.get("tools")
+        model = kwargs.get("model") or self.model
+        query, options = self._plan(messages, tools, kwargs.get("tool_choice"))
+        if query is None:
+            return _result(self._message(None, options["text"], model)), None
+        return None, (self._router(tools, model), query, options, model)
+
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        tools, choice = kwargs.get("tools"), kwargs.get("tool_choice")
-        model = kwargs.get("model") or self.model
-        query, options = self._plan(messages, tools, choice)
-        if query is None:
-            return ChatResult(generations=[ChatGeneration(message=self._message(None, options["text"], model))])
-        result = self._router(tools, model).route_sync(query, **options)
-        return ChatResult(generations=[ChatGeneration(message=self._message(result, None, model))])
+        ready, job = self._prepare(messages, kwargs)
+        if ready is not None:
+            return ready
+        router, query, options, model = job
+        return _result(self._message(router.route_sync(query, **options), None, model))
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        tools, choice = kwargs.get("tools"), kwargs.get("tool_choice")
-        model = kwargs.get("model") or self.model
-        query, options = self._plan(messages, tools, choice)
-        if query is None:
-            return ChatResult(generations=[ChatGeneration(message=self._message(None, options["text"], model))])
-        result = await self._router(tools, model).route(query, **options)
-        return ChatResult(generations=[ChatGeneration(message=self._message(result, None, model))])
+        ready, job = self._prepare(messages, kwargs)
+        if ready is not None:
+            return ready
+        router, query, options, model = job
+        return _result(self._message(await router.route(query, **options), None, model))
 
     # --- streaming ------------------------------------------------------------------------------
     def _chunks(self, message: AIMessage) -> Iterator[ChatGenerationChunk]:
@@ -229,6 +234,10 @@ class NeedleChat(BaseChatModel):
             if run_manager and chunk.message.content:
                 await run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
             yield chunk
+
+
+def _result(message: AIMessage) -> ChatResult:
+    return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def _normalise_choice(tool_choice: Any, names: list[str]) -> str | None:

@@ -162,10 +162,10 @@ class AutomatonBuilder:
                 self.link(s, cont)
         return start
 
-    def literals(self, texts: Sequence[bytes], cont: int) -> int:
-        """A trie over fixed texts (enum values as JSON, ``true``, ``null``...)."""
+    def trie(self, branches: Sequence[tuple[bytes, int]]) -> int:
+        """One state that reads any of the texts, each continuing (epsilon) into its own state."""
         root = self.new()
-        for text in texts:
+        for text, target in branches:
             state = root
             for b in text:
                 nxt = self.explicit[state].get(b)
@@ -173,20 +173,28 @@ class AutomatonBuilder:
                     nxt = self.new()
                     self.edge(state, b, nxt)
                 state = nxt
-            self.link(state, cont)
+            self.link(state, target)
         return root
+
+    def literals(self, texts: Sequence[bytes], cont: int) -> int:
+        """Fixed texts (enum values as JSON, ``true``, ``null``...), then ``cont``."""
+        return self.trie([(t, cont) for t in texts])
+
+    def _repeated(self, open_: str, close: str, item: int, after: int, cont: int) -> int:
+        """``open (item (, item)*)? close``, where ``item`` continues into ``after``."""
+        self.edge(after, ord(","), item)
+        self.edge(after, ord(close), cont)
+        first = self.new()
+        self.copy_into(first, item)
+        self.edge(first, ord(close), cont)
+        start = self.new()
+        self.edge(start, ord(open_), first)
+        return start
 
     def array(self, items: Mapping[str, Any] | None, cont: int, depth: int) -> int:
         after = self.new()
         item = self.value(items, after, depth) if items is not None else self.any_value(after, depth - 1)
-        self.edge(after, ord(","), item)
-        self.edge(after, ord("]"), cont)
-        first = self.new()
-        self.copy_into(first, item)
-        self.edge(first, ord("]"), cont)
-        start = self.new()
-        self.edge(start, ord("["), first)
-        return start
+        return self._repeated("[", "]", item, after, cont)
 
     def free_object(self, values: Mapping[str, Any] | None, cont: int, depth: int) -> int:
         """``{"any key": value, ...}``: keys are free strings."""
@@ -194,15 +202,7 @@ class AutomatonBuilder:
         colon = self.new()
         val = self.value(values, after, depth) if values is not None else self.any_value(after, depth - 1)
         self.edge(colon, ord(":"), val)
-        key = self.string(colon)
-        self.edge(after, ord(","), key)
-        self.edge(after, ord("}"), cont)
-        first = self.new()
-        self.copy_into(first, key)
-        self.edge(first, ord("}"), cont)
-        start = self.new()
-        self.edge(start, ord("{"), first)
-        return start
+        return self._repeated("{", "}", self.string(colon), after, cont)
 
     def object(self, schema: Mapping[str, Any], cont: int, depth: int) -> int:
         """Properties in schema order; optional ones may be skipped, required ones may not."""
@@ -235,14 +235,8 @@ class AutomatonBuilder:
         def key_trie(i: int) -> int:
             """State before the opening quote of the next key (one of candidates(i))."""
             if i not in tries:
-                tries[i] = self.literals(
-                    [json.dumps(props[j][0], ensure_ascii=False).encode() + b":" for j in candidates(i)],
-                    DEAD)
-                # the trie's leaves link to DEAD; point each leaf at its value instead
-                for j in candidates(i):
-                    leaf = self._walk(tries[i], json.dumps(props[j][0], ensure_ascii=False).encode() + b":")
-                    self.eps[leaf] = None
-                    self.copy_into(leaf, value_entry[j])
+                tries[i] = self.trie([(json.dumps(props[j][0], ensure_ascii=False).encode() + b":", value_entry[j])
+                                      for j in candidates(i)])
             return tries[i]
 
         for i in range(n):
@@ -257,11 +251,6 @@ class AutomatonBuilder:
         start = self.new()
         self.edge(start, ord("{"), first)
         return start
-
-    def _walk(self, state: int, text: bytes) -> int:
-        for b in text:
-            state = self.explicit[state][b]
-        return state
 
     def any_value(self, cont: int, depth: int) -> int:
         alternatives: list[Mapping[str, Any]] = [{"type": "string"}, {"type": "number"},

@@ -37,7 +37,6 @@ from flax import struct
 
 from needle_router.decoding.automaton import (
     ANY_DEPTH,
-    DEAD,
     NUM_SYMBOLS,
     SYM_CALL,
     SYM_EOS,
@@ -84,13 +83,6 @@ class Grammar:
     @property
     def num_tools(self) -> int:
         return len(self.tool_names)
-
-    def tool_index(self, internal_name: str) -> int:
-        return self._index[internal_name]
-
-    @functools.cached_property
-    def _index(self) -> dict[str, int]:
-        return {n: i for i, n in enumerate(self.tool_names)}
 
     def step(self, state: int, symbols: Sequence[int]) -> int:
         """Host-side walk (tests, streaming): the state after ``symbols``."""
