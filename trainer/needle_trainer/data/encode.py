@@ -1,0 +1,164 @@
+"""Examples -> token arrays in the model's format, with a loss class for every target token.
+
+The encoder input and the decoder target are produced by the very functions the router uses
+(:mod:`needle_router.render`, :mod:`needle_router.decoding.calls`), so training and serving
+cannot drift apart. Loss classes (:data:`STRUCTURE`, :data:`NAME`, :data:`KEY`, :data:`VALUE`)
+are assigned per *byte* of a call's text, then per token from the bytes it covers
+(SentencePiece's ``▁`` is a space byte, byte-fallback pieces one byte each), so alignment is exact
+for any text; a token that straddles classes takes the most important one (value > name > key >
+structure).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from needle_router.decoding.calls import arguments_json
+from needle_router.render import encoder_input, query_tokens, tool_tokens
+from needle_router.tokenizer import NeedleTokenizer, default_tokenizer
+from needle_router.tokenizer.specials import BOS_ID, CALL_ID, EOS_ID, NO_CALL_ID
+from needle_router.tools import ToolSpec
+from needle_router.tools.spec import assign_internal_names
+
+IGNORE, STRUCTURE, NAME, KEY, VALUE = 0, 1, 2, 3, 4
+CLASS_NAMES = {STRUCTURE: "structure", NAME: "name", KEY: "key", VALUE: "value"}
+_PRIORITY = {IGNORE: 0, STRUCTURE: 1, KEY: 2, NAME: 3, VALUE: 4}
+
+
+@dataclass
+class Encoded:
+    """One example as token ids. ``dec_input`` is BOS + targets[:-1]."""
+
+    enc: np.ndarray              # int32 [n_enc]
+    dec_input: np.ndarray        # int32 [n_dec]
+    target: np.ndarray           # int32 [n_dec]
+    loss_class: np.ndarray       # int8  [n_dec]
+    query: np.ndarray            # int32: the query alone (retrieval head)
+    tools: list[np.ndarray]      # each tool alone (<|tool|> + rendering)
+    positives: list[int]         # indices in ``tools`` of the called tools
+
+
+def json_with_classes(value: Any, out: list[tuple[str, int]]) -> None:
+    """Append (text, class) runs for ``value`` as compact JSON (same text as ``json.dumps``
+    with ``separators=(",", ":"), ensure_ascii=False``)."""
+    if isinstance(value, Mapping):
+        out.append(("{", STRUCTURE))
+        for i, (k, v) in enumerate(value.items()):
+            if i:
+                out.append((",", STRUCTURE))
+            out.append((json.dumps(k, ensure_ascii=False), KEY))
+            out.append((":", STRUCTURE))
+            json_with_classes(v, out)
+        out.append(("}", STRUCTURE))
+    elif isinstance(value, list):
+        out.append(("[", STRUCTURE))
+        for i, v in enumerate(value):
+            if i:
+                out.append((",", STRUCTURE))
+            json_with_classes(v, out)
+        out.append(("]", STRUCTURE))
+    elif isinstance(value, str):
+        out += [('"', STRUCTURE), (json.dumps(value, ensure_ascii=False)[1:-1], VALUE), ('"', STRUCTURE)]
+    else:
+        out.append((json.dumps(value, ensure_ascii=False, allow_nan=False), VALUE))
+
+
+def byte_classes(runs: Sequence[tuple[str, int]]) -> tuple[str, bytearray]:
+    text = "".join(t for t, _ in runs)
+    classes = bytearray()
+    for t, c in runs:
+        classes += bytes([c]) * len(t.encode("utf-8"))
+    return text, classes
+
+
+def token_classes(ids: Sequence[int], classes: bytes, vocab_bytes: Sequence[bytes]) -> list[int]:
+    """The class of each token: the most important class among the bytes it covers."""
+    out, pos = [], 0
+    for tok in ids:
+        n = len(vocab_bytes[tok])
+        span = classes[pos:pos + n]
+        pos += n
+        out.append(max(span, key=_PRIORITY.__getitem__) if span else STRUCTURE)
+    if pos != len(classes):
+        raise ValueError(f"token bytes ({pos}) do not cover the text ({len(classes)} bytes)")
+    return out
+
+
+class Encoder:
+    """Turns examples into :class:`Encoded` arrays; caches each tool's spec and tokens."""
+
+    def __init__(self, tokenizer: NeedleTokenizer | None = None, cache_size: int = 100_000):
+        self.tokenizer = tokenizer or default_tokenizer()
+        self.vocab_bytes = self.tokenizer.vocab_bytes()
+        self._specs: dict[str, ToolSpec] = {}
+        self._tokens: dict[tuple[str, str], list[int]] = {}
+        self._cache_size = cache_size
+
+    def spec(self, tool: Mapping[str, Any], key: str | None = None) -> ToolSpec:
+        fn = tool.get("function", tool)
+        key = key or json.dumps(fn, sort_keys=True, ensure_ascii=False)
+        spec = self._specs.get(key)
+        if spec is None:
+            if len(self._specs) >= self._cache_size:
+                self._specs.clear()
+                self._tokens.clear()
+            spec = ToolSpec(name=fn["name"], description=fn.get("description") or "",
+                            parameters=fn.get("parameters"))
+            self._specs[key] = spec
+        return spec
+
+    def _tool_tokens(self, spec: ToolSpec, key: str) -> list[int]:
+        k = (key, spec.internal_name)
+        ids = self._tokens.get(k)
+        if ids is None:
+            ids = self._tokens[k] = tool_tokens(self.tokenizer, spec)
+        return ids
+
+    def target(self, calls: Sequence[tuple[str, str, Mapping[str, Any]]]) -> tuple[list[int], list[int]]:
+        """(target ids, loss classes) for (internal name, arguments, parameters) calls."""
+        if not calls:
+            return [NO_CALL_ID, EOS_ID], [STRUCTURE, STRUCTURE]
+        ids: list[int] = []
+        cls: list[int] = []
+        for name, args, params in calls:
+            ordered = json.loads(arguments_json(args, params))
+            runs: list[tuple[str, int]] = [(name, NAME)]
+            json_with_classes(ordered, runs)
+            text, classes = byte_classes(runs)
+            toks = self.tokenizer.encode(text)
+            ids += [CALL_ID] + toks
+            cls += [STRUCTURE] + token_classes(toks, classes, self.vocab_bytes)
+        return ids + [EOS_ID], cls + [STRUCTURE]
+
+    def encode(self, example: Mapping[str, Any], tool_keys: Sequence[str] | None = None) -> Encoded:
+        tools = example["tools"]
+        if tool_keys is None:
+            tool_keys = (example.get("meta") or {}).get("tool_keys")
+        keys = list(tool_keys) if tool_keys is not None else [
+            json.dumps(t.get("function", t), sort_keys=True, ensure_ascii=False) for t in tools]
+        specs = assign_internal_names([self.spec(t, k) for t, k in zip(tools, keys)])
+        by_name = {s.name: (i, s) for i, s in enumerate(specs)}
+        tool_ids = [self._tool_tokens(s, k) for s, k in zip(specs, keys)]
+        q = query_tokens(self.tokenizer, example["query"])
+        calls, positives = [], []
+        for call in example["calls"]:
+            i, spec = by_name[call["name"]]
+            calls.append((spec.internal_name, call.get("arguments") or {}, spec.parameters))
+            if i not in positives:
+                positives.append(i)
+        target, classes = self.target(calls)
+        i32 = np.int32
+        return Encoded(
+            enc=np.asarray(encoder_input(q, tool_ids), i32),
+            dec_input=np.asarray([BOS_ID] + target[:-1], i32),
+            target=np.asarray(target, i32),
+            loss_class=np.asarray(classes, np.int8),
+            query=np.asarray(q, i32),
+            tools=[np.asarray(t, i32) for t in tool_ids],
+            positives=positives,
+        )

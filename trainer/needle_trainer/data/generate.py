@@ -1,0 +1,416 @@
+"""Compose training examples: pick target tools, realise their requests, add distractors.
+
+One :class:`ExampleMaker` per worker. ``make_chunk(seed, split, chunk, n)`` is a pure function of
+its arguments (every random draw, Faker's included, is seeded from them), which is what makes
+streams reproducible and resumable by chunk index, whatever the number of workers.
+
+An example is ``{"query", "tools", "calls", "meta"}``: ``tools`` are OpenAI-style function dicts,
+``calls`` are ``{"name", "arguments"}`` with the tools' own names, ``meta`` says how it was made
+(kind, source, augmentations; readers may ignore it). ``meta["exempt"]`` lists the argument
+paths whose text is not a verbatim copy (see :data:`.values.EXEMPTIONS`).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from needle_trainer.data import harvest
+from needle_trainer.data.catalogue import CatalogueTool, Domain, _node_at, default_catalogue
+from needle_trainer.data.generic import NOUNS, STYLES, GenericTool, generic_tool, style_name
+from needle_trainer.data.phrasing import request_parts, words
+from needle_trainer.data.splits import (is_heldout_group, is_heldout_noun, is_heldout_tool,
+                                        stream_seed)
+from needle_trainer.data.validate import Rejected, dedupe_key, validate_example
+from needle_trainer.data.values import ValueMaker
+
+GENERAL_FILE = Path(__file__).resolve().parents[2] / "catalogue" / "general.yaml"
+GENERIC_SPACE = 50_000
+CONNECTORS = (" and ", ", and ", ". also ", "; ", " then ", ", also ", " and then ", ". ", " & ", ", plus ")
+FILLERS = ("um", "uh", "like", "i mean", "you know", "er", "hmm", "so")
+
+
+@dataclass
+class DataConfig:
+    """The mix of sources, call types and noise (fractions; each group is renormalised)."""
+
+    source: dict[str, float] = field(default_factory=lambda: {"catalogue": 0.55, "generic": 0.3, "harvest": 0.15})
+    kind: dict[str, float] = field(default_factory=lambda: {"single": 0.57, "parallel": 0.25, "no_call": 0.18})
+    no_call: dict[str, float] = field(default_factory=lambda: {
+        "irrelevant": 0.35, "near_miss": 0.25, "missing_tool": 0.25, "empty": 0.15})
+    parallel_same_tool: float = 0.35
+    max_tools: int = 20
+    typo: float = 0.08
+    disfluent: float = 0.06
+    lowercase: float = 0.2
+    rename_tool: float = 0.25
+    drop_param_descriptions: float = 0.08
+    optional_rate: float = 0.4
+    harvest_groups: int = 12          # harvested groups one chunk draws from
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> "DataConfig":
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown data config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
+    keys = [k for k, w in weights.items() if w > 0]
+    return rng.choices(keys, [weights[k] for k in keys])[0]
+
+
+# ------------------------------------------------------------------------ query surface
+
+Parts = list[tuple[str, bool]]          # (text, is a copied value)
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 1)
+    op = rng.randrange(3)
+    if op == 0:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    if op == 1:
+        return word[:i] + word[i + 1:]
+    return word[:i] + word[i] + word[i:]
+
+
+def augment(parts: Parts, rng: random.Random, config: DataConfig) -> tuple[Parts, list[str]]:
+    """Noise on the words around values (never inside a value): typos, fillers, casing."""
+    tags = []
+    out = list(parts)
+    if rng.random() < config.typo:
+        spots = [(i, m) for i, (t, v) in enumerate(out) if not v for m in re.finditer(r"[a-z]{4,}", t)]
+        if spots:
+            i, m = rng.choice(spots)
+            t = out[i][0]
+            out[i] = (t[:m.start()] + _typo(m.group(), rng) + t[m.end():], False)
+            tags.append("typo")
+    if rng.random() < config.disfluent:
+        spots = [(i, m.start()) for i, (t, v) in enumerate(out) if not v for m in re.finditer(r"(?<= )\w", t)]
+        if spots:
+            i, at = rng.choice(spots)
+            t = out[i][0]
+            filler = rng.choice(FILLERS)
+            out[i] = (t[:at] + filler + rng.choice((" ", ", ", "... ")) + t[at:], False)
+            tags.append("disfluent")
+    if rng.random() < config.lowercase:
+        out = [(t if v else t.lower(), v) for t, v in out]
+        tags.append("lowercase")
+    elif out and not out[0][1] and out[0][0][:1].islower() and rng.random() < 0.5:
+        out[0] = (out[0][0][:1].upper() + out[0][0][1:], False)
+    return out, tags
+
+
+def join_requests(requests: list[Parts], rng: random.Random) -> Parts:
+    out: Parts = []
+    for i, parts in enumerate(requests):
+        parts = list(parts)
+        if i:
+            out.append((rng.choice(CONNECTORS), False))
+        if i < len(requests) - 1 and parts and not parts[-1][1]:
+            parts[-1] = (parts[-1][0].rstrip(" ?.!"), False)
+        out += parts
+    return out
+
+
+def query_text(parts: Parts) -> str:
+    return " ".join("".join(t for t, _ in parts).split())
+
+
+# ------------------------------------------------------------------------------ requests
+
+@dataclass
+class Request:
+    parts: Parts
+    name: str
+    arguments: dict[str, Any]
+    exempt: set[tuple[str, ...]]
+
+
+def catalogue_request(tool: CatalogueTool, values: ValueMaker) -> Request:
+    tpl = values.rng.choice(tool.templates)
+    parts: Parts = []
+    args: dict[str, Any] = {}
+    exempt: set[tuple[str, ...]] = set()
+    for part in tpl.parts:
+        if isinstance(part, str):
+            parts.append((part, False))
+            continue
+        if part.has_fixed:
+            value = part.fixed
+            exempt.add(part.path)
+        else:
+            filled = values.value(_node_at(tool.schema, part.path))
+            value = filled.value
+            parts.append((filled.text, True))
+            if filled.exempt:
+                exempt.add(part.path)
+        if len(part.path) == 1:
+            args[part.path[0]] = value
+        else:
+            args.setdefault(part.path[0], {})[part.path[1]] = value
+    return Request(parts, tool.name, args, exempt)
+
+
+# -------------------------------------------------------------------------- tool shapes
+
+@dataclass(frozen=True)
+class ToolRef:
+    """A tool as one example shows it: its (possibly restyled) name, description, clean schema."""
+
+    key: str                      # identity across renames (for dedupe within an example)
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    schema: dict[str, Any]        # with x- hints
+    domain: str | None = None
+    action: str = ""
+    shape: str = ""               # identity of exactly what the model sees (cache key for encoding)
+
+    def openai(self) -> dict[str, Any]:
+        return {"type": "function", "function": {
+            "name": self.name, "description": self.description, "parameters": self.parameters}}
+
+
+def _drop_descriptions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _drop_descriptions(v) for k, v in node.items() if k != "description"}
+    return node
+
+
+class ExampleMaker:
+    """Builds examples for one split from the catalogue, generic tools and harvested APIs."""
+
+    def __init__(self, config: DataConfig | None = None, domains: tuple[Domain, ...] | None = None,
+                 use_harvest: bool = True):
+        self.config = config or DataConfig()
+        self.domains = tuple(domains if domains is not None else default_catalogue())
+        self.general = tuple(yaml.safe_load(GENERAL_FILE.read_text(encoding="utf-8"))["queries"])
+        self.rng = random.Random(0)
+        self.values = ValueMaker(self.rng)
+        self.rejected: Counter[str] = Counter()
+        self._harvest_groups = harvest.all_groups() if use_harvest else []
+        self._split_cache: dict[str, tuple] = {}
+        self._window = 0
+
+    # ---------------------------------------------------------------- split-aware pools
+    def _pools(self, split: str):
+        if split not in self._split_cache:
+            held = split == "heldout"
+            tools = [t for d in self.domains for t in d.tools if is_heldout_tool(t.name) == held]
+            nouns = [n for n in NOUNS if is_heldout_noun(n) == held]
+            groups = [g for g in self._harvest_groups if is_heldout_group(*g) == held]
+            all_train = [t for d in self.domains for t in d.tools if not is_heldout_tool(t.name)]
+            self._split_cache[split] = (tools, nouns, groups, all_train)
+        return self._split_cache[split]
+
+    def _catalogue_ref(self, tool: CatalogueTool) -> ToolRef:
+        cfg, rng = self.config, self.rng
+        name = tool.name
+        if rng.random() < cfg.rename_tool:
+            style = rng.choice(STYLES[3:])
+            name = f"{tool.domain}.{tool.name}" if style == "dotted" else style_name([tool.name], style, rng)
+        params = tool.parameters
+        shape = name
+        if rng.random() < cfg.drop_param_descriptions:
+            params = _drop_descriptions(params)
+            shape += "|bare"
+        return ToolRef(f"cat:{tool.name}", name, tool.description, params, tool.schema, tool.domain,
+                       shape=f"cat:{shape}")
+
+    def _generic_ref(self, split: str) -> ToolRef:
+        held = split == "heldout"
+        for _ in range(50):
+            tool: GenericTool = generic_tool(self.rng.randrange(GENERIC_SPACE))
+            if is_heldout_noun(tool.noun) == held:
+                return ToolRef(f"gen:{tool.id}", tool.name, tool.description, tool.parameters(), tool.schema,
+                               shape=f"gen:{tool.id}")
+        raise RuntimeError("no generic tool found for split")  # pragma: no cover
+
+    def _harvest_ref(self, split: str) -> ToolRef | None:
+        groups = self._pools(split)[2]
+        if not groups:
+            return None
+        # a chunk draws from a window of groups that changes every few chunks: converting a
+        # group costs ~15 ms, converting all of them ~15 s, so workers keep a bounded cache
+        window = random.Random(f"harvest-window:{split}:{self._window}")
+        pick = window.sample(range(len(groups)), min(len(groups), self.config.harvest_groups))
+        source, group = groups[pick[self.rng.randrange(len(pick))]]
+        tools = harvest.group_tools(source, group)
+        if not tools:
+            return None
+        t = self.rng.choice(tools)
+        key = f"har:{source}:{group}:{t.name}"
+        return ToolRef(key, t.name, t.description, t.parameters(), t.schema, f"{source}:{group}", t.action,
+                       shape=key)
+
+    def _target(self, split: str, source: str) -> tuple[ToolRef, CatalogueTool | None]:
+        if source == "harvest":
+            ref = self._harvest_ref(split)
+            if ref is not None:
+                return ref, None
+            source = "generic"
+        if source == "generic":
+            return self._generic_ref(split), None
+        tools = self._pools(split)[0]
+        tool = self.rng.choice(tools)
+        return self._catalogue_ref(tool), tool
+
+    def _request(self, ref: ToolRef, tool: CatalogueTool | None) -> Request:
+        if tool is not None:
+            req = catalogue_request(tool, self.values)
+        else:
+            parts, args, exempt = request_parts(ref.action or ref.name, ref.schema, self.values,
+                                                self.config.optional_rate)
+            req = Request(parts, ref.name, args, exempt)
+        req.name = ref.name
+        return req
+
+    def _distractors(self, split: str, taken: set[str], targets: list[ToolRef], n: int,
+                     exclude_domain: str | None = None) -> list[ToolRef]:
+        rng = self.rng
+        own, _, _, train_tools = self._pools(split)
+        # distractors may be any training tool in the held-out split (they are not what is measured)
+        pool = own if split == "train" else train_tools + own
+        domains = {t.domain for t in targets if t.domain}
+        siblings = [t for t in pool if t.domain in domains and f"cat:{t.name}" not in taken]
+        out: list[ToolRef] = []
+        names = {t.name for t in targets}
+        for _ in range(n * 3):
+            if len(out) >= n:
+                break
+            r = rng.random()
+            if r < 0.35 and siblings and exclude_domain is None:
+                ref = self._catalogue_ref(rng.choice(siblings))
+            elif r < 0.7:
+                cand = rng.choice(pool)
+                if exclude_domain is not None and cand.domain == exclude_domain:
+                    continue
+                ref = self._catalogue_ref(cand)
+            elif r < 0.88:
+                ref = self._generic_ref(split if split == "train" else rng.choice(("train", "heldout")))
+            else:
+                ref = self._harvest_ref("train") if split == "train" else self._harvest_ref(
+                    rng.choice(("train", "heldout")))
+                if ref is None:
+                    continue
+            if ref.key in taken or ref.name in names:
+                continue
+            taken.add(ref.key)
+            names.add(ref.name)
+            out.append(ref)
+        return out
+
+    def _n_distractors(self, n_targets: int) -> int:
+        r = self.rng.random()
+        room = self.config.max_tools - n_targets
+        n = 0 if r < 0.1 else self.rng.randint(1, 3) if r < 0.45 else self.rng.randint(4, 8) if r < 0.8 \
+            else self.rng.randint(9, 19)
+        return max(0, min(n, room))
+
+    # ------------------------------------------------------------------------- examples
+    def _calls_example(self, split: str, kind: str) -> dict[str, Any]:
+        rng, cfg = self.rng, self.config
+        source = _pick(rng, cfg.source)
+        n_calls = 1 if kind == "single" else rng.choice((2, 2, 2, 3, 3, 4))
+        first, tool = self._target(split, source)
+        targets = [(first, tool)]
+        while len(targets) < n_calls:
+            if rng.random() < cfg.parallel_same_tool:
+                targets.append((first, tool))
+            else:
+                other = self._target(split, _pick(rng, cfg.source))
+                if other[0].name in {t.name for t, _ in targets}:
+                    targets.append((first, tool))
+                else:
+                    targets.append(other)
+        requests = [self._request(ref, t) for ref, t in targets]
+        unique = list({ref.key: ref for ref, _ in targets}.values())
+        tools = unique + self._distractors(split, {r.key for r in unique}, unique,
+                                           self._n_distractors(len(unique)))
+        rng.shuffle(tools)
+        parts, tags = augment(join_requests([r.parts for r in requests], rng), rng, cfg)
+        exempt = [[i, *p] for i, r in enumerate(requests) for p in sorted(r.exempt)]
+        return {
+            "query": query_text(parts),
+            "tools": [t.openai() for t in tools],
+            "calls": [{"name": r.name, "arguments": r.arguments} for r in requests],
+            "meta": {"kind": kind, "source": source, "augment": tags, "exempt": exempt,
+                     "tool_keys": [t.shape for t in tools]},
+        }
+
+    def _no_call_example(self, split: str) -> dict[str, Any]:
+        rng, cfg = self.rng, self.config
+        sub = _pick(rng, cfg.no_call)
+        own = self._pools(split)[0]
+        query_parts: Parts
+        tools: list[ToolRef] = []
+        exclude: str | None = "__none__"       # a domain distractors must not come from
+        if sub == "near_miss":
+            domain = rng.choice([d for d in self.domains if d.no_call])
+            query_parts = [(rng.choice(domain.no_call), False)]
+            exclude = None
+            same = [t for t in own if t.domain == domain.name] or own
+            tools = [self._catalogue_ref(t) for t in rng.sample(same, min(len(same), rng.randint(1, 5)))]
+        elif sub == "missing_tool" or (sub == "irrelevant" and rng.random() < 0.6):
+            tool = rng.choice(own)
+            exclude = tool.domain if sub == "irrelevant" else None
+            query_parts = self._request(self._catalogue_ref(tool), tool).parts
+            if sub == "missing_tool":
+                same = [t for t in own if t.domain == tool.domain and t.name != tool.name]
+                tools = [self._catalogue_ref(t) for t in rng.sample(same, min(len(same), rng.randint(1, 4)))]
+            else:
+                others = [t for t in own if t.domain != tool.domain]
+                tools = [self._catalogue_ref(t) for t in rng.sample(others, rng.randint(1, 4))]
+        else:
+            query_parts = [(rng.choice(self.general), False)]
+            if sub == "irrelevant":
+                tools = [self._catalogue_ref(t) for t in rng.sample(own, rng.randint(1, 4))]
+        if sub != "empty":
+            taken = {t.key for t in tools}
+            tools += self._distractors(split, taken, tools, self._n_distractors(len(tools)), exclude)
+            if sub == "missing_tool":
+                tools = [t for t in tools if t.key != f"cat:{tool.name}"]
+        else:
+            tools = []
+        rng.shuffle(tools)
+        parts, tags = augment(query_parts, rng, cfg)
+        return {"query": query_text(parts), "tools": [t.openai() for t in tools], "calls": [],
+                "meta": {"kind": "no_call", "no_call": sub, "source": "catalogue", "augment": tags, "exempt": [],
+                         "tool_keys": [t.shape for t in tools]}}
+
+    def make(self, split: str) -> dict[str, Any]:
+        kind = _pick(self.rng, self.config.kind)
+        return self._no_call_example(split) if kind == "no_call" else self._calls_example(split, kind)
+
+    def make_chunk(self, seed: int, split: str, chunk: int, n: int) -> list[dict[str, Any]]:
+        """``n`` valid, deduplicated (within the chunk) examples; rejects are counted by reason."""
+        self.rng.seed(stream_seed(seed, split, chunk))
+        self.values.reseed(f"{seed}:{split}:{chunk}")
+        self._window = chunk // 16
+        out, seen = [], set()
+        attempts = 0
+        while len(out) < n and attempts < n * 4:
+            attempts += 1
+            example = self.make(split)
+            try:
+                validate_example(example)
+            except Rejected as exc:
+                self.rejected[exc.reason] += 1
+                continue
+            key = dedupe_key(example["query"])
+            if key in seen:
+                self.rejected["duplicate query"] += 1
+                continue
+            seen.add(key)
+            out.append(example)
+        return out
