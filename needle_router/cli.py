@@ -213,5 +213,121 @@ def route(query: str, tool_files: tuple[str, ...], model: str | None, as_json: b
         + "".join(f"; {note}" for note in notes)), style="dim")
 
 
+# ------------------------------------------------------------------------------------ data
+
+def _trainer_import(module: str):
+    """Import a needle_trainer module, or explain which extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise click.ClickException(
+            f"this command needs the training extra ({err.name} is missing): "
+            "pip install 'needle-router[train]'") from None
+
+
+@main.group()
+def data() -> None:
+    """Generate and inspect training data (the data engine)."""
+
+
+@data.command("generate")
+@click.option("--n", "n", required=True, type=click.IntRange(min=1), help="Number of examples.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Stream seed.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="JSONL file to write.")
+@click.option("--split", type=click.Choice(["train", "heldout"]), default="train", show_default=True,
+              help="heldout: only tools never used in training (the evaluation set).")
+@click.option("--workers", "-j", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Worker processes (0: generate in this process).")
+@click.option("--no-meta", is_flag=True, help="Write only query, tools and calls.")
+def data_generate(n: int, seed: int, out: str, split: str, workers: int, no_meta: bool) -> None:
+    """Write N unique, validated examples to OUT (resumes an interrupted run)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    jsonl = _trainer_import("needle_trainer.data.jsonl")
+    t0 = time.perf_counter()
+    with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("", total=n)
+        try:
+            rejected = jsonl.generate_file(out, n, seed, split, workers=workers, with_meta=not no_meta,
+                                           progress=lambda done: bar.update(task, completed=done))
+        except _trainer_import("needle_trainer.data.catalogue").CatalogueError as err:
+            raise click.ClickException(f"invalid catalogue: {err}") from None
+    dt = time.perf_counter() - t0
+    click.echo(f"wrote {n:,} examples to {out} in {dt:.1f}s ({n / dt:,.0f}/s)")
+    if rejected:
+        click.echo("rejected: " + ", ".join(f"{k} {v:,}" for k, v in rejected.most_common()))
+
+
+@data.command("stats")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--token-sample", default=5000, show_default=True, type=click.IntRange(min=0),
+              help="Examples to tokenize for the token statistics.")
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+def data_stats(file: str, token_sample: int, as_json: bool) -> None:
+    """Describe a JSONL data file: call types, tools and tokens per example, scripts."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    jsonl = _trainer_import("needle_trainer.data.jsonl")
+    stats = _trainer_import("needle_trainer.data.stats")
+    encode = _trainer_import("needle_trainer.data.encode")
+    try:
+        result = stats.describe(jsonl.read_examples(file), encode.Encoder() if token_sample else None,
+                                token_sample)
+    except jsonl.DataFileError as err:
+        raise _BadInput(str(err)) from None
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    console = Console()
+    total = result["examples"]
+    for title in ("call types", "tools per example", "calls per example", "scripts in query",
+                  "augmentations", "sources"):
+        table = Table(title=title, title_justify="left")
+        table.add_column(title.split()[0])
+        table.add_column("examples", justify="right")
+        table.add_column("%", justify="right")
+        for key, count in sorted(result[title].items(), key=lambda kv: -kv[1]):
+            table.add_row(str(key), f"{count:,}", f"{100 * count / max(total, 1):.1f}")
+        console.print(table)
+    if "tokens" in result:
+        table = Table(title=f"tokens per example ({result['tokens']['sampled']:,} sampled)", title_justify="left")
+        for col in ("", "mean", "p50", "p95", "max"):
+            table.add_column(col, justify="right")
+        for side in ("encoder", "decoder"):
+            t = result["tokens"][side]
+            table.add_row(side, f"{t['mean']:.1f}", f"{t['p50']:.0f}", f"{t['p95']:.0f}", str(t["max"]))
+        console.print(table)
+    console.print(f"{total:,} examples")
+
+
+@data.command("tokenizer")
+@click.option("--out", "-o", default=None, type=click.Path(dir_okay=False),
+              help="Model file to write. Default: the shipped tokenizer (replaced atomically).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--mb", "target_mb", default=12.0, show_default=True, type=click.FloatRange(0.1),
+              help="Corpus size in MB.")
+@click.option("--engine-share", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Share of the corpus from the data engine (the rest: the built-in corpus).")
+@click.option("--workers", "-j", default=0, show_default=True, type=click.IntRange(min=0))
+def data_tokenizer(out: str | None, seed: int, target_mb: float, engine_share: float, workers: int) -> None:
+    """Retrain the 8,192-token SentencePiece model on a generated corpus (same special ids).
+
+    Changing the shipped tokenizer invalidates trained weights: retrain the model afterwards.
+    """
+    from pathlib import Path
+
+    from needle_router.tokenizer import DEFAULT_MODEL_PATH
+
+    train_tokenizer = _trainer_import("needle_trainer.train_tokenizer")
+    train_tokenizer.retrain(Path(out) if out else DEFAULT_MODEL_PATH, seed=seed, target_mb=target_mb,
+                            engine_share=engine_share, workers=workers, log=click.echo)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

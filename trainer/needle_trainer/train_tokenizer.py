@@ -121,6 +121,45 @@ def report(tok: NeedleTokenizer, texts: list[str] = SAMPLE_QUERIES) -> float:
     return toks / chars
 
 
+def write_mixed_corpus(path: Path, seed: int, target_bytes: int, engine_share: float,
+                       workers: int = 0) -> tuple[int, int]:
+    """The built-in corpus plus ``engine_share`` of the bytes from the data engine's examples."""
+    from needle_trainer.data.corpus import iter_engine_lines
+
+    builtin_bytes = int(target_bytes * (1 - engine_share))
+    lines, nbytes = write_corpus(path, seed=seed, target_bytes=builtin_bytes) if builtin_bytes else (0, 0)
+    if engine_share > 0:
+        with open(path, "a", encoding="utf-8", newline="\n") as f:
+            for line in iter_engine_lines(seed, target_bytes - builtin_bytes, workers=workers):
+                f.write(line + "\n")
+                lines += 1
+                nbytes += len(line.encode("utf-8")) + 1
+    return lines, nbytes
+
+
+def retrain(out: Path = DEFAULT_MODEL_PATH, *, seed: int = 0, target_mb: float = 12.0,
+            engine_share: float = 0.5, threads: int = 2, workers: int = 0,
+            keep_corpus: Path | None = None, log=print) -> NeedleTokenizer:
+    """Generate a corpus, train the BPE model (same special ids) and atomically replace ``out``."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="needle_tok_") as tmpdir:
+        corpus = Path(tmpdir) / "corpus.txt"
+        n_lines, n_bytes = write_mixed_corpus(corpus, seed, int(target_mb * 1_000_000), engine_share, workers)
+        t1 = time.perf_counter()
+        log(f"corpus: {n_lines:,} lines, {n_bytes / 1e6:.2f} MB ({engine_share:.0%} from the data engine) "
+            f"in {t1 - t0:.1f}s")
+        if keep_corpus is not None:
+            keep_corpus.write_bytes(corpus.read_bytes())
+        data = train_model_bytes(corpus, num_threads=threads)
+        t2 = time.perf_counter()
+        log(f"trained BPE vocab {VOCAB_SIZE} in {t2 - t1:.1f}s")
+    write_model_atomically(data, out)
+    tok = NeedleTokenizer(out)
+    log(f"wrote {out} ({len(data) / 1024:.0f} KiB); tokens/char on sample queries: "
+        f"{report(tok):.3f}; total {time.perf_counter() - t0:.1f}s")
+    return tok
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m needle_trainer.train_tokenizer",
                                  description=__doc__.split("\n\n")[0])
@@ -129,27 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     ap.add_argument("--target-mb", type=float, default=12.0,
                     help="corpus size in MB of UTF-8 text (default 12)")
+    ap.add_argument("--engine-share", type=float, default=0.0,
+                    help="share of the corpus taken from the data engine's examples (default 0)")
     ap.add_argument("--threads", type=int, default=2, help="SentencePiece trainer threads")
     ap.add_argument("--keep-corpus", type=Path, default=None,
                     help="also copy the generated corpus to this path")
     args = ap.parse_args(argv)
-
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="needle_tok_") as tmpdir:
-        corpus = Path(tmpdir) / "corpus.txt"
-        n_lines, n_bytes = write_corpus(corpus, seed=args.seed,
-                                        target_bytes=int(args.target_mb * 1_000_000))
-        t1 = time.perf_counter()
-        print(f"corpus: {n_lines:,} lines, {n_bytes / 1e6:.2f} MB in {t1 - t0:.1f}s", flush=True)
-        if args.keep_corpus is not None:
-            args.keep_corpus.write_bytes(corpus.read_bytes())
-        data = train_model_bytes(corpus, num_threads=args.threads)
-        t2 = time.perf_counter()
-        print(f"trained BPE vocab {VOCAB_SIZE} in {t2 - t1:.1f}s", flush=True)
-    write_model_atomically(data, args.out)
-    tok = NeedleTokenizer(args.out)
-    print(f"wrote {args.out} ({len(data) / 1024:.0f} KiB); tokens/char on sample queries: "
-          f"{report(tok):.3f}; total {time.perf_counter() - t0:.1f}s")
+    retrain(args.out, seed=args.seed, target_mb=args.target_mb, engine_share=args.engine_share,
+            threads=args.threads, keep_corpus=args.keep_corpus)
     return 0
 
 

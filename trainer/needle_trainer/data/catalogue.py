@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -335,8 +336,10 @@ def load_domain(path: str | Path) -> Domain:
 
 
 def load_catalogue(paths: Iterable[str | Path] | None = None) -> list[Domain]:
-    """All domains (default: every file in :data:`CATALOGUE_DIR`), tool names unique across them."""
-    files = sorted(Path(p) for p in paths) if paths is not None else sorted(CATALOGUE_DIR.glob("*.yaml"))
+    """All domains (default: every file in :data:`CATALOGUE_DIR`, or in ``$NEEDLE_CATALOGUE_DIR``
+    when set), tool names unique across them."""
+    folder = Path(os.environ.get("NEEDLE_CATALOGUE_DIR") or CATALOGUE_DIR)
+    files = sorted(Path(p) for p in paths) if paths is not None else sorted(folder.glob("*.yaml"))
     domains = [load_domain(f) for f in files]
     owner: dict[str, str] = {}
     for d in domains:

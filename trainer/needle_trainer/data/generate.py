@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from needle_router.tools.naming import internal_identifier
 from needle_trainer.data import harvest
 from needle_trainer.data.catalogue import CatalogueTool, Domain, _node_at, default_catalogue
 from needle_trainer.data.generic import NOUNS, STYLES, GenericTool, generic_tool, style_name
@@ -201,6 +202,13 @@ class ExampleMaker:
         self._harvest_groups = harvest.all_groups() if use_harvest else []
         self._split_cache: dict[str, tuple] = {}
         self._window = 0
+        self._heldout_names: set[str] | None = None
+
+    def _clashes_heldout(self, name: str) -> bool:
+        """A generic or harvested tool that happens to share a held-out catalogue tool's name."""
+        if self._heldout_names is None:
+            self._heldout_names = {t.name for d in self.domains for t in d.tools if is_heldout_tool(t.name)}
+        return internal_identifier(name.split(".")[-1]) in self._heldout_names
 
     # ---------------------------------------------------------------- split-aware pools
     def _pools(self, split: str):
@@ -231,7 +239,7 @@ class ExampleMaker:
         held = split == "heldout"
         for _ in range(50):
             tool: GenericTool = generic_tool(self.rng.randrange(GENERIC_SPACE))
-            if is_heldout_noun(tool.noun) == held:
+            if is_heldout_noun(tool.noun) == held and (held or not self._clashes_heldout(tool.name)):
                 return ToolRef(f"gen:{tool.id}", tool.name, tool.description, tool.parameters(), tool.schema,
                                shape=f"gen:{tool.id}")
         raise RuntimeError("no generic tool found for split")  # pragma: no cover
@@ -249,6 +257,8 @@ class ExampleMaker:
         if not tools:
             return None
         t = self.rng.choice(tools)
+        if split == "train" and self._clashes_heldout(t.name):
+            return None
         key = f"har:{source}:{group}:{t.name}"
         return ToolRef(key, t.name, t.description, t.parameters(), t.schema, f"{source}:{group}", t.action,
                        shape=key)
