@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from needle_router.decoding.calls import arguments_json
-from needle_router.render import encoder_input, query_tokens, tool_tokens
+from needle_router.render import MAX_INPUT_TOKENS, encoder_input, query_tokens, tool_tokens
 from needle_router.tokenizer import NeedleTokenizer, default_tokenizer
-from needle_router.tokenizer.specials import BOS_ID, CALL_ID, EOS_ID, NO_CALL_ID
+from needle_router.tokenizer.specials import BOS_ID, CALL_ID, EOS_ID, NO_CALL_ID, TOOLS_ID
 from needle_router.tools import ToolSpec
 from needle_router.tools.spec import assign_internal_names
 
@@ -89,6 +89,13 @@ def token_classes(ids: Sequence[int], classes: bytes, vocab_bytes: Sequence[byte
     return out
 
 
+def _encoder_array(query: list[int], tools: list[np.ndarray]) -> np.ndarray:
+    """:func:`needle_router.render.encoder_input` on arrays (same result, without list copies)."""
+    if len(query) + 1 + sum(len(t) for t in tools) > MAX_INPUT_TOKENS:
+        return np.asarray(encoder_input(query, [t.tolist() for t in tools]), np.int32)
+    return np.concatenate([np.asarray(query + [TOOLS_ID], np.int32), *tools])
+
+
 class Encoder:
     """Turns examples into :class:`Encoded` arrays; caches each tool's spec and tokens."""
 
@@ -96,7 +103,7 @@ class Encoder:
         self.tokenizer = tokenizer or default_tokenizer()
         self.vocab_bytes = self.tokenizer.vocab_bytes()
         self._specs: dict[str, ToolSpec] = {}
-        self._tokens: dict[tuple[str, str], list[int]] = {}
+        self._tokens: dict[tuple[str, str], np.ndarray] = {}
         self._cache_size = cache_size
 
     def spec(self, tool: Mapping[str, Any], key: str | None = None) -> ToolSpec:
@@ -112,11 +119,11 @@ class Encoder:
             self._specs[key] = spec
         return spec
 
-    def _tool_tokens(self, spec: ToolSpec, key: str) -> list[int]:
+    def _tool_tokens(self, spec: ToolSpec, key: str) -> np.ndarray:
         k = (key, spec.internal_name)
         ids = self._tokens.get(k)
         if ids is None:
-            ids = self._tokens[k] = tool_tokens(self.tokenizer, spec)
+            ids = self._tokens[k] = np.asarray(tool_tokens(self.tokenizer, spec), np.int32)
         return ids
 
     def target(self, calls: Sequence[tuple[str, str, Mapping[str, Any]]]) -> tuple[list[int], list[int]]:
@@ -154,11 +161,11 @@ class Encoder:
         target, classes = self.target(calls)
         i32 = np.int32
         return Encoded(
-            enc=np.asarray(encoder_input(q, tool_ids), i32),
+            enc=_encoder_array(q, tool_ids),
             dec_input=np.asarray([BOS_ID] + target[:-1], i32),
             target=np.asarray(target, i32),
             loss_class=np.asarray(classes, np.int8),
             query=np.asarray(q, i32),
-            tools=[np.asarray(t, i32) for t in tool_ids],
+            tools=tool_ids,
             positives=positives,
         )

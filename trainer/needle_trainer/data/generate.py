@@ -12,6 +12,7 @@ paths whose text is not a verbatim copy (see :data:`.values.EXEMPTIONS`).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections import Counter
@@ -178,6 +179,10 @@ class ToolRef:
     shape: str = ""               # identity of exactly what the model sees (cache key for encoding)
 
     def openai(self) -> dict[str, Any]:
+        return self._openai
+
+    @functools.cached_property
+    def _openai(self) -> dict[str, Any]:
         return {"type": "function", "function": {
             "name": self.name, "description": self.description, "parameters": self.parameters}}
 
@@ -203,6 +208,8 @@ class ExampleMaker:
         self._split_cache: dict[str, tuple] = {}
         self._window = 0
         self._heldout_names: set[str] | None = None
+        self._variants: dict[tuple[str, str, bool], ToolRef] = {}
+        self._siblings: dict[tuple[str, str], list[CatalogueTool]] = {}
 
     def _clashes_heldout(self, name: str) -> bool:
         """A generic or harvested tool that happens to share a held-out catalogue tool's name."""
@@ -222,18 +229,20 @@ class ExampleMaker:
         return self._split_cache[split]
 
     def _catalogue_ref(self, tool: CatalogueTool) -> ToolRef:
+        """The tool as this example shows it: maybe renamed (camel, Pascal, dotted, kebab),
+        maybe without parameter descriptions. Variants are built once and reused."""
         cfg, rng = self.config, self.rng
-        name = tool.name
-        if rng.random() < cfg.rename_tool:
-            style = rng.choice(STYLES[3:])
-            name = f"{tool.domain}.{tool.name}" if style == "dotted" else style_name([tool.name], style, rng)
-        params = tool.parameters
-        shape = name
-        if rng.random() < cfg.drop_param_descriptions:
-            params = _drop_descriptions(params)
-            shape += "|bare"
-        return ToolRef(f"cat:{tool.name}", name, tool.description, params, tool.schema, tool.domain,
-                       shape=f"cat:{shape}")
+        style = rng.choice(STYLES[3:]) if rng.random() < cfg.rename_tool else "snake"
+        bare = rng.random() < cfg.drop_param_descriptions
+        ref = self._variants.get((tool.name, style, bare))
+        if ref is None:
+            name = (f"{tool.domain}.{tool.name}" if style == "dotted"
+                    else style_name([tool.name], style, rng) if style != "snake" else tool.name)
+            params = _drop_descriptions(tool.parameters) if bare else tool.parameters
+            ref = ToolRef(f"cat:{tool.name}", name, tool.description, params, tool.schema, tool.domain,
+                          shape=f"cat:{name}{'|bare' if bare else ''}")
+            self._variants[(tool.name, style, bare)] = ref
+        return ref
 
     def _generic_ref(self, split: str) -> ToolRef:
         held = split == "heldout"
@@ -285,14 +294,22 @@ class ExampleMaker:
         req.name = ref.name
         return req
 
+    def _domain_pool(self, split: str, domain: str) -> list[CatalogueTool]:
+        key = (split, domain)
+        if key not in self._siblings:
+            own, _, _, train_tools = self._pools(split)
+            pool = own if split == "train" else train_tools + own
+            self._siblings[key] = [t for t in pool if t.domain == domain]
+        return self._siblings[key]
+
     def _distractors(self, split: str, taken: set[str], targets: list[ToolRef], n: int,
                      exclude_domain: str | None = None) -> list[ToolRef]:
         rng = self.rng
         own, _, _, train_tools = self._pools(split)
         # distractors may be any training tool in the held-out split (they are not what is measured)
         pool = own if split == "train" else train_tools + own
-        domains = {t.domain for t in targets if t.domain}
-        siblings = [t for t in pool if t.domain in domains and f"cat:{t.name}" not in taken]
+        siblings = [t for d in {t.domain for t in targets if t.domain} for t in self._domain_pool(split, d)
+                    if f"cat:{t.name}" not in taken]
         out: list[ToolRef] = []
         names = {t.name for t in targets}
         for _ in range(n * 3):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ _AIRPORTS = ("JFK LAX SFO ORD ATL SEA BOS MIA DFW DEN LHR CDG FRA AMS MAD FCO MU
 _PRODUCT_ADJ = "wireless ergonomic compact stainless waterproof portable organic vintage smart foldable".split()
 _PRODUCT_NOUN = ("headphones backpack kettle desk lamp blender water bottle yoga mat phone case "
                  "running shoes keyboard coffee grinder air fryer tent").split(" ")
+_SLUG_WORDS = ("alpha beta prod staging main blue green red north east west core edge data web api app "
+               "media logs users orders sales east2 v2 v3 backup archive primary replica cache queue "
+               "reports billing search analytics mobile public private internal temp dev test").split()
 _LONG_EXTRAS = (" with the quarterly numbers attached", " and please double check the spelling",
                 ", the one we talked about last week", " before the end of the day")
 
@@ -115,7 +119,7 @@ class ValueMaker:
     def __init__(self, rng: random.Random, locales: tuple[tuple[str, int], ...] = LOCALES):
         self.rng = rng
         self._locales = [name for name, _ in locales]
-        self._weights = [w for _, w in locales]
+        self._cum_weights = list(itertools.accumulate(w for _, w in locales))
         self._fakers: dict[str, Any] = {}
         self._chunk_key = "0"
         self._seeded: set[str] = set()
@@ -127,7 +131,7 @@ class ValueMaker:
         self._seeded.clear()
 
     def faker(self, locale: str | None = None):
-        locale = locale or self.rng.choices(self._locales, self._weights)[0]
+        locale = locale or self.rng.choices(self._locales, cum_weights=self._cum_weights)[0]
         fake = self._fakers.get(locale)
         if fake is None:
             from faker import Faker
@@ -151,8 +155,7 @@ class ValueMaker:
             prefix = rng.choice(("i-", "sg-", "proj-", "usr_", "", "job-", "vol-"))
             return prefix + "".join(rng.choice("0123456789abcdef") for _ in range(rng.choice((6, 8, 12))))
         if kind == "slug":
-            fake = self.faker("en_US")
-            return "-".join(fake.word() for _ in range(rng.choice((1, 2, 2, 3))))
+            return "-".join(rng.choice(_SLUG_WORDS) for _ in range(rng.choice((1, 2, 2, 3))))
         if kind == "date":
             return self.date().value
         if kind == "time":
