@@ -30,7 +30,7 @@ def _rate(n: int, seconds: float) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=4000, help="examples per timed stage")
-    ap.add_argument("--warm-chunks", type=int, default=40, help="chunks of 256 to warm the caches")
+    ap.add_argument("--warm-chunks", type=int, default=120, help="chunks of 256 to warm the caches")
     ap.add_argument("--workers", type=int, default=2, help="processes for the stream stage (0 skips it)")
     ap.add_argument("--no-harvest", action="store_true", help="leave harvested API tools out")
     args = ap.parse_args(argv)
@@ -46,12 +46,11 @@ def main(argv: list[str] | None = None) -> None:
 
     t = time.perf_counter()
     cold = maker.make_chunk(0, "train", 0, 256)
-    cold_enc = [encoder.encode(e) for e in cold]
+    cold_enc = encoder.encode_many(cold)
     rows.append(("cold first chunk (baseline): generate + validate + tokenize", len(cold), time.perf_counter() - t))
 
     for k in range(1, args.warm_chunks + 1):
-        for e in maker.make_chunk(0, "train", k, 256):
-            encoder.encode(e)
+        encoder.encode_many(maker.make_chunk(0, "train", k, 256))
 
     k0 = args.warm_chunks + 1
     n_chunks = max(1, args.examples // 256)
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     examples = [e for k in range(k0, k0 + n_chunks) for e in maker.make_chunk(0, "train", k, 256)]
     gen = time.perf_counter() - t
     t = time.perf_counter()
-    encoded = [encoder.encode(e) for e in examples]
+    encoded = encoder.encode_many(examples)
     enc = time.perf_counter() - t
     rows.append(("warm: generate + validate", len(examples), gen))
     rows.append(("warm: tokenize (encoder + targets + loss classes)", len(examples), enc))

@@ -136,7 +136,7 @@ def strip_hints(node: Any) -> Any:
     if isinstance(node, Mapping):
         return {k: strip_hints(v) for k, v in node.items() if not str(k).startswith("x-")}
     if isinstance(node, list):
-        return [strip_hints(v) for v in node]
+        return [strip_hints(v) if isinstance(v, (Mapping, list)) else v for v in node]
     return node
 
 

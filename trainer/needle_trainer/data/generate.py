@@ -34,7 +34,7 @@ from needle_trainer.data.validate import Rejected, dedupe_key, validate_example
 from needle_trainer.data.values import ValueMaker
 
 GENERAL_FILE = Path(__file__).resolve().parents[2] / "catalogue" / "general.yaml"
-GENERIC_SPACE = 50_000
+GENERIC_SPACE = 20_000     # distinct generic tools; small enough that workers' caches warm up
 CONNECTORS = (" and ", ", and ", ". also ", "; ", " then ", ", also ", " and then ", ". ", " & ", ", plus ")
 FILLERS = ("um", "uh", "like", "i mean", "you know", "er", "hmm", "so")
 
@@ -63,6 +63,11 @@ class DataConfig:
         if unknown:
             raise ValueError(f"unknown data config keys: {sorted(unknown)}")
         return cls(**data)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _identifier(name: str) -> str:
+    return internal_identifier(name)
 
 
 def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
@@ -209,13 +214,15 @@ class ExampleMaker:
         self._window = 0
         self._heldout_names: set[str] | None = None
         self._variants: dict[tuple[str, str, bool], ToolRef] = {}
+        self._window_groups: dict[tuple[str, int], list[int]] = {}
+        self._window_sample: dict[tuple[str, str, int], tuple] = {}
         self._siblings: dict[tuple[str, str], list[CatalogueTool]] = {}
 
     def _clashes_heldout(self, name: str) -> bool:
         """A generic or harvested tool that happens to share a held-out catalogue tool's name."""
         if self._heldout_names is None:
             self._heldout_names = {t.name for d in self.domains for t in d.tools if is_heldout_tool(t.name)}
-        return internal_identifier(name.split(".")[-1]) in self._heldout_names
+        return _identifier(name.split(".")[-1]) in self._heldout_names
 
     # ---------------------------------------------------------------- split-aware pools
     def _pools(self, split: str):
@@ -257,12 +264,15 @@ class ExampleMaker:
         groups = self._pools(split)[2]
         if not groups:
             return None
-        # a chunk draws from a window of groups that changes every few chunks: converting a
+        # a chunk draws from a window of groups that changes every 64 chunks: converting a
         # group costs ~15 ms, converting all of them ~15 s, so workers keep a bounded cache
-        window = random.Random(f"harvest-window:{split}:{self._window}")
-        pick = window.sample(range(len(groups)), min(len(groups), self.config.harvest_groups))
+        pick = self._window_groups.get((split, self._window))
+        if pick is None:
+            window = random.Random(f"harvest-window:{split}:{self._window}")
+            pick = window.sample(range(len(groups)), min(len(groups), self.config.harvest_groups))
+            self._window_groups[(split, self._window)] = pick
         source, group = groups[pick[self.rng.randrange(len(pick))]]
-        tools = harvest.group_tools(source, group)
+        tools = self._window_tools(source, group)
         if not tools:
             return None
         t = self.rng.choice(tools)
@@ -271,6 +281,20 @@ class ExampleMaker:
         key = f"har:{source}:{group}:{t.name}"
         return ToolRef(key, t.name, t.description, t.parameters(), t.schema, f"{source}:{group}", t.action,
                        shape=key)
+
+    def _window_tools(self, source: str, group: str) -> tuple:
+        """At most 48 of a group's operations per window (a big API has hundreds), so the
+        encoder's caches stay warm within a window; other operations come in later windows."""
+        key = (source, group, self._window)
+        tools = self._window_sample.get(key)
+        if tools is None:
+            every = harvest.group_tools(source, group)
+            if len(every) > 48:
+                every = tuple(random.Random(f"harvest-sample:{source}:{group}:{self._window}").sample(every, 48))
+            if len(self._window_sample) > 256:
+                self._window_sample.clear()
+            tools = self._window_sample[key] = every
+        return tools
 
     def _target(self, split: str, source: str) -> tuple[ToolRef, CatalogueTool | None]:
         if source == "harvest":
@@ -423,12 +447,17 @@ class ExampleMaker:
         """``n`` valid, deduplicated (within the chunk) examples; rejects are counted by reason."""
         self.rng.seed(stream_seed(seed, split, chunk))
         self.values.reseed(f"{seed}:{split}:{chunk}")
-        self._window = chunk // 16
+        self._window = chunk // 64
         out, seen = [], set()
         attempts = 0
         while len(out) < n and attempts < n * 4:
             attempts += 1
-            example = self.make(split)
+            try:
+                example = self.make(split)
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                # a harvested schema the converters did not foresee: count it, never stop the stream
+                self.rejected[f"generation error: {type(exc).__name__}"] += 1
+                continue
             try:
                 validate_example(example)
             except Rejected as exc:

@@ -198,7 +198,7 @@ def _formula_tool(tool_id: int, rng: random.Random, style: str) -> GenericTool:
     return GenericTool(tool_id, quantity, name, desc, schema)
 
 
-@functools.lru_cache(maxsize=50_000)
+@functools.lru_cache(maxsize=25_000)
 def generic_tool(tool_id: int) -> GenericTool:
     """The generic tool with this id (deterministic)."""
     rng = random.Random(f"generic-tool:{tool_id}")

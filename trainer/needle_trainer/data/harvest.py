@@ -111,7 +111,8 @@ def _boto_node(shapes: dict[str, Any], ref: dict[str, Any], depth: int = 0) -> d
     if kind == "string":
         node = {"type": "string", "enum": shape["enum"]} if shape.get("enum") else {"type": "string"}
     elif kind in ("integer", "long"):
-        node = {"type": "integer", "minimum": int(shape.get("min", 1)), "maximum": int(min(shape.get("max", 1000), 10**6))}
+        lo = int(shape.get("min", 1))
+        node = {"type": "integer", "minimum": lo, "maximum": int(max(lo, min(shape.get("max", max(1000, lo + 1000)), 10**6)))}
     elif kind in ("double", "float"):
         node = {"type": "number", "minimum": 0, "maximum": 1000}
     elif kind == "boolean":

@@ -48,7 +48,7 @@ def _run_chunk(seed: int, split: str, chunk: int, size: int, encode: bool):
     rejected = maker.rejected - before
     if encode:
         encoder = _worker["encoder"]
-        return chunk, [encoder.encode(e) for e in examples], rejected
+        return chunk, encoder.encode_many(examples), rejected
     return chunk, examples, rejected
 
 
