@@ -360,3 +360,134 @@ def test_packer_drops_oversized():
                   np.ones(1, np.int32), [], [])
     p = Packer(buckets=((512, 64),))
     assert p.add(big) is None and p.dropped == 1
+
+
+# ------------------------------------------------------------------ held-out set, streams
+
+def test_heldout_set_is_deterministic_and_unseen():
+    from needle_trainer.data.heldout import heldout_examples
+    from needle_router.tools.naming import internal_identifier
+
+    a = heldout_examples(120)
+    assert a == heldout_examples(120) and len(a) == 120
+    catalogue = {t.name for d in default_catalogue() for t in d.tools}
+    for ex in a:
+        for call in ex["calls"]:
+            name = internal_identifier(call["name"].split(".")[-1])
+            if name in catalogue:
+                assert is_heldout_tool(name)
+
+
+def test_stream_resumes_exactly():
+    from needle_trainer.data.stream import StreamPosition, example_stream
+
+    cfg = DataConfig(source={"catalogue": 1.0, "generic": 0.0, "harvest": 0.0})
+    full = []
+    for ex in example_stream(3, chunk_size=16, config=cfg):
+        full.append(ex["query"])
+        if len(full) == 40:
+            break
+    pos = StreamPosition()
+    stream = example_stream(3, chunk_size=16, config=cfg, position=pos)
+    first = [next(stream)["query"] for _ in range(21)]
+    assert (pos.chunk, pos.offset) == (1, 5)
+    rest = []
+    for ex in example_stream(3, chunk_size=16, config=cfg, position=StreamPosition(pos.chunk, pos.offset)):
+        rest.append(ex["query"])
+        if len(first) + len(rest) == 40:
+            break
+    assert first + rest == full
+
+
+@pytest.mark.slow
+def test_multiprocess_stream_equals_single_process():
+    from needle_trainer.data.stream import chunk_stream
+
+    cfg = DataConfig(source={"catalogue": 0.7, "generic": 0.3, "harvest": 0.0})
+    one = [q for _, items in chunk_stream(5, chunk_size=20, config=cfg, max_chunks=4) for q in items]
+    two = [q for _, items in chunk_stream(5, chunk_size=20, config=cfg, max_chunks=4, workers=2) for q in items]
+    assert [e["query"] for e in one] == [e["query"] for e in two] and one == two
+    enc = [e for _, items in chunk_stream(5, chunk_size=20, config=cfg, max_chunks=2, workers=2, encode=True)
+           for e in items]
+    assert len(enc) == 40 and all(e.target[-1] == EOS_ID for e in enc)
+
+
+# ------------------------------------------------------------------------- files and CLI
+
+def test_generate_file_resumes_after_interruption(tmp_path):
+    from needle_trainer.data.jsonl import generate_file, read_examples
+
+    cfg = DataConfig(source={"catalogue": 0.6, "generic": 0.4, "harvest": 0.0})
+    whole = tmp_path / "whole.jsonl"
+    generate_file(whole, 90, seed=4, chunk_size=32, config=cfg)
+    out = tmp_path / "cut.jsonl"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(done):
+        if done >= 32:
+            raise Stop
+
+    with pytest.raises(Stop):
+        generate_file(out, 90, seed=4, chunk_size=32, config=cfg, progress=stop_after_first)
+    assert not out.exists() and (tmp_path / "cut.jsonl.partial").exists()
+    with open(tmp_path / "cut.jsonl.partial", "ab") as f:        # a torn write after the checkpoint
+        f.write(b'{"query": "half a li')
+    generate_file(out, 90, seed=4, chunk_size=32, config=cfg)
+    assert out.read_bytes() == whole.read_bytes()
+    assert not (tmp_path / "cut.jsonl.partial").exists()
+    assert len(list(read_examples(out))) == 90
+
+
+def test_read_examples_reports_file_and_line(tmp_path):
+    from needle_trainer.data.jsonl import DataFileError, read_examples
+
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"query": "q", "tools": [], "calls": []}\n{"query": 3}\nnot json\n', encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"bad.jsonl:2: expected an object"):
+        list(read_examples(path))
+    assert len(list(read_examples(path, strict=False))) == 1
+
+
+def test_cli_data_generate_and_stats(tmp_path):
+    from click.testing import CliRunner
+
+    from needle_router.cli import main
+
+    out = tmp_path / "d.jsonl"
+    runner = CliRunner()
+    res = runner.invoke(main, ["data", "generate", "--n", "60", "--seed", "2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "wrote 60 examples" in res.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 60
+    first = json.loads(lines[0])
+    assert set(first) >= {"query", "tools", "calls"} and "tool_keys" not in first.get("meta", {})
+    res = runner.invoke(main, ["data", "stats", str(out), "--token-sample", "20"])
+    assert res.exit_code == 0, res.output
+    for title in ("call types", "tools per example", "scripts in query", "tokens per example", "60 examples"):
+        assert title in res.output
+    res = runner.invoke(main, ["data", "stats", str(out), "--json", "--token-sample", "10"])
+    stats = json.loads(res.output)
+    assert stats["examples"] == 60 and stats["tokens"]["sampled"] == 10
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{}\n", encoding="utf-8")
+    res = runner.invoke(main, ["data", "stats", str(bad)])
+    assert res.exit_code != 0 and "bad.jsonl:1" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_retrained_tokenizer_keeps_ids_and_round_trips(tmp_path):
+    from needle_router.tokenizer import NeedleTokenizer, SPECIAL_TOKENS
+    from needle_trainer.train_tokenizer import retrain
+
+    out = tmp_path / "needle.model"
+    logs = []
+    tok = retrain(out, seed=1, target_mb=1.5, engine_share=0.5, log=logs.append)
+    assert out.exists() and any("from the data engine" in line for line in logs)
+    again = NeedleTokenizer(out)
+    for piece, i in SPECIAL_TOKENS.items():
+        assert again.id_to_piece(i) == piece
+    for text in ("Zürich naïve café", "東京タワー 🗼 «ok»", "  two  spaces\tand\ttabs\n", "▁marker", "Ωmega ∑ 𝔘"):
+        assert tok.decode(tok.encode(text)) == text

@@ -328,12 +328,15 @@ class ExampleMaker:
 
     def _distractors(self, split: str, taken: set[str], targets: list[ToolRef], n: int,
                      exclude_domain: str | None = None) -> list[ToolRef]:
-        rng = self.rng
+        rng, cfg = self.rng, self.config
         own, _, _, train_tools = self._pools(split)
         # distractors may be any training tool in the held-out split (they are not what is measured)
         pool = own if split == "train" else train_tools + own
-        siblings = [t for d in {t.domain for t in targets if t.domain} for t in self._domain_pool(split, d)
+        # sorted: set order of strings changes with PYTHONHASHSEED, i.e. from process to process
+        siblings = [t for d in sorted({t.domain for t in targets if t.domain}) for t in self._domain_pool(split, d)
                     if f"cat:{t.name}" not in taken]
+        use_generic = cfg.source.get("generic", 0) > 0
+        use_harvest = cfg.source.get("harvest", 0) > 0
         out: list[ToolRef] = []
         names = {t.name for t in targets}
         for _ in range(n * 3):
@@ -347,7 +350,9 @@ class ExampleMaker:
                 if exclude_domain is not None and cand.domain == exclude_domain:
                     continue
                 ref = self._catalogue_ref(cand)
-            elif r < 0.88:
+            elif r < 0.88 or not use_harvest:
+                if not use_generic:
+                    continue
                 ref = self._generic_ref(split if split == "train" else rng.choice(("train", "heldout")))
             else:
                 ref = self._harvest_ref("train") if split == "train" else self._harvest_ref(

@@ -101,7 +101,7 @@ def request_parts(name: str, schema: Mapping[str, Any], values: ValueMaker,
         arguments[key] = filled.value
         if filled.exempt:
             exempt.add((key,))
-    missing = [k for k in required if k not in arguments]
+    missing = [k for k in props if k in required and k not in arguments]
     if missing:                       # a required object we skipped: fill its fields
         for key in missing:
             node = props[key]
