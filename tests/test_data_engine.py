@@ -491,3 +491,21 @@ def test_retrained_tokenizer_keeps_ids_and_round_trips(tmp_path):
         assert again.id_to_piece(i) == piece
     for text in ("Zürich naïve café", "東京タワー 🗼 «ok»", "  two  spaces\tand\ttabs\n", "▁marker", "Ωmega ∑ 𝔘"):
         assert tok.decode(tok.encode(text)) == text
+
+
+def test_dropping_descriptions_keeps_a_parameter_named_description():
+    from needle_trainer.data.generate import _drop_descriptions
+
+    schema = {"type": "object", "description": "x", "properties": {
+        "description": {"type": "string", "description": "What it is for."},
+        "items": {"type": "array", "description": "d", "items": {"type": "string", "description": "e"}}}}
+    out = _drop_descriptions(schema)
+    assert out == {"type": "object", "properties": {"description": {"type": "string"},
+                                                    "items": {"type": "array", "items": {"type": "string"}}}}
+
+
+def test_large_sample_has_no_rejections_but_duplicates():
+    maker = ExampleMaker()
+    for k in range(12):
+        maker.make_chunk(11, "train", k, 250)
+    assert set(maker.rejected) <= {"duplicate query"}, maker.rejected

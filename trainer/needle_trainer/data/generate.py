@@ -36,6 +36,11 @@ from needle_trainer.data.values import ValueMaker
 GENERAL_FILE = Path(__file__).resolve().parents[2] / "catalogue" / "general.yaml"
 GENERIC_SPACE = 20_000     # distinct generic tools; small enough that workers' caches warm up
 CONNECTORS = (" and ", ", and ", ". also ", "; ", " then ", ", also ", " and then ", ". ", " & ", ", plus ")
+NO_CALL_LEADS = ("hey, ", "ok so ", "quick question: ", "hmm ", "btw ", "hi! ", "so, ", "one more thing, ",
+                 "random question but ", "sorry to bother you, ", "honestly ", "wait, ", "yo ", "hello, ",
+                 "i was wondering, ", "out of curiosity, ", "real quick, ", "um, ")
+NO_CALL_TAILS = ("?", " thanks", " please", " lol", " 🙂", "??", " if you know", " by the way",
+                 " just curious", ", any idea?", "...", " thx", " right now", " for my friend")
 FILLERS = ("um", "uh", "like", "i mean", "you know", "er", "hmm", "so")
 
 
@@ -44,7 +49,7 @@ class DataConfig:
     """The mix of sources, call types and noise (fractions; each group is renormalised)."""
 
     source: dict[str, float] = field(default_factory=lambda: {"catalogue": 0.55, "generic": 0.3, "harvest": 0.15})
-    kind: dict[str, float] = field(default_factory=lambda: {"single": 0.57, "parallel": 0.25, "no_call": 0.18})
+    kind: dict[str, float] = field(default_factory=lambda: {"single": 0.55, "parallel": 0.25, "no_call": 0.2})
     no_call: dict[str, float] = field(default_factory=lambda: {
         "irrelevant": 0.35, "near_miss": 0.25, "missing_tool": 0.25, "empty": 0.15})
     parallel_same_tool: float = 0.35
@@ -193,9 +198,17 @@ class ToolRef:
 
 
 def _drop_descriptions(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _drop_descriptions(v) for k, v in node.items() if k != "description"}
-    return node
+    """A schema without its nodes' descriptions (a *parameter* named "description" stays)."""
+    if not isinstance(node, dict):
+        return node
+    out = {k: v for k, v in node.items() if k != "description"}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: _drop_descriptions(v) for k, v in out["properties"].items()}
+    if "items" in out:
+        out["items"] = _drop_descriptions(out["items"])
+    if isinstance(out.get("anyOf"), list):
+        out["anyOf"] = [_drop_descriptions(m) for m in out["anyOf"]]
+    return out
 
 
 class ExampleMaker:
@@ -385,7 +398,10 @@ class ExampleMaker:
                 targets.append((first, tool))
             else:
                 other = self._target(split, _pick(rng, cfg.source))
-                if other[0].name in {t.name for t, _ in targets}:
+                same_tool = [t for t in targets if t[0].key == other[0].key]
+                if same_tool:                       # the same tool drawn again (maybe restyled)
+                    targets.append(same_tool[0])
+                elif other[0].name in {t.name for t, _ in targets}:
                     targets.append((first, tool))
                 else:
                     targets.append(other)
@@ -404,6 +420,16 @@ class ExampleMaker:
                      "tool_keys": [t.shape for t in tools]},
         }
 
+    def _framed(self, query: str) -> Parts:
+        """A fixed no-call query with a random lead-in or tail, so the small authored banks
+        survive deduplication in large files."""
+        rng = self.rng
+        if rng.random() < 0.6:
+            query = rng.choice(NO_CALL_LEADS) + query
+        if rng.random() < 0.4:
+            query = query.rstrip(" ?.!") + rng.choice(NO_CALL_TAILS)
+        return [(query, False)]
+
     def _no_call_example(self, split: str) -> dict[str, Any]:
         rng, cfg = self.rng, self.config
         sub = _pick(rng, cfg.no_call)
@@ -413,7 +439,7 @@ class ExampleMaker:
         exclude: str | None = "__none__"       # a domain distractors must not come from
         if sub == "near_miss":
             domain = rng.choice([d for d in self.domains if d.no_call])
-            query_parts = [(rng.choice(domain.no_call), False)]
+            query_parts = self._framed(rng.choice(domain.no_call))
             exclude = None
             same = [t for t in own if t.domain == domain.name] or own
             tools = [self._catalogue_ref(t) for t in rng.sample(same, min(len(same), rng.randint(1, 5)))]
@@ -428,7 +454,7 @@ class ExampleMaker:
                 others = [t for t in own if t.domain != tool.domain]
                 tools = [self._catalogue_ref(t) for t in rng.sample(others, rng.randint(1, 4))]
         else:
-            query_parts = [(rng.choice(self.general), False)]
+            query_parts = self._framed(rng.choice(self.general))
             if sub == "irrelevant":
                 tools = [self._catalogue_ref(t) for t in rng.sample(own, rng.randint(1, 4))]
         if sub != "empty":
