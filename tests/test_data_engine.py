@@ -267,6 +267,10 @@ def test_validation_rejects_bad_examples():
         with pytest.raises(Rejected) as err:
             validate_example(ex(args))
         assert err.value.reason == reason
+    twice = ex({"city": "Paris"})
+    twice["calls"] *= 2
+    with pytest.raises(Rejected, match="duplicate call"):
+        validate_example(twice)
     with pytest.raises(Rejected, match="not in the list"):
         validate_example({"query": "q", "tools": [], "calls": [{"name": "f", "arguments": {}}]})
 
@@ -508,4 +512,4 @@ def test_large_sample_has_no_rejections_but_duplicates():
     maker = ExampleMaker()
     for k in range(12):
         maker.make_chunk(11, "train", k, 250)
-    assert set(maker.rejected) <= {"duplicate query"}, maker.rejected
+    assert set(maker.rejected) <= {"duplicate query", "duplicate call"}, maker.rejected

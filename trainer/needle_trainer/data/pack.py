@@ -20,12 +20,12 @@ import numpy as np
 
 from needle_trainer.data.encode import Encoded
 
-DEFAULT_BUCKETS = ((256, 64), (512, 96), (1024, 128), (2048, 256))
+DEFAULT_BUCKETS = ((1024, 128), (2048, 224), (2048, 416))   # (encoder, decoder) tokens per row
 FIELDS = ("enc_tokens", "enc_segments", "enc_positions", "dec_inputs", "dec_targets",
           "dec_segments", "dec_positions", "loss_class")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Row:
     enc: list[np.ndarray] = field(default_factory=list)
     dec: list[Encoded] = field(default_factory=list)
@@ -63,11 +63,12 @@ class Packer:
     """
 
     def __init__(self, buckets: Sequence[tuple[int, int]] = DEFAULT_BUCKETS, tokens_per_batch: int = 16384,
-                 pack: bool = True):
+                 pack: bool = True, open_rows: int = 16):
         self.buckets = sorted(buckets)
         self.rows = {b: max(1, tokens_per_batch // b[0]) for b in self.buckets}
         self.pack = pack
-        self._open: dict[tuple[int, int], _Row] = {b: _Row() for b in self.buckets}
+        self.open_rows = open_rows if pack else 1
+        self._open: dict[tuple[int, int], list[_Row]] = {b: [] for b in self.buckets}
         self._full: dict[tuple[int, int], list[_Row]] = {b: [] for b in self.buckets}
         self.dropped = 0
 
@@ -78,24 +79,30 @@ class Packer:
         return None
 
     def add(self, ex: Encoded) -> dict[str, np.ndarray] | None:
-        """Add one example; returns a finished batch when one is ready."""
+        """Add one example (first fit among a few open rows); returns a batch when one is ready."""
         b = self.bucket_for(ex)
         if b is None:
             self.dropped += 1
             return None
-        row = self._open[b]
-        if row.dec and (not self.pack or row.n_enc + len(ex.enc) > b[0] or row.n_dec + len(ex.target) > b[1]):
-            self._full[b].append(row)
-            row = self._open[b] = _Row()
+        rows = self._open[b]
+        n, m = len(ex.enc), len(ex.target)
+        row = next((r for r in rows if self.pack and r.n_enc + n <= b[0] and r.n_dec + m <= b[1]), None)
+        if row is None:
+            if len(rows) >= self.open_rows:           # close the fullest open row
+                fullest = max(rows, key=lambda r: r.n_enc)
+                rows.remove(fullest)
+                self._full[b].append(fullest)
+            row = _Row()
+            rows.append(row)
         row.dec.append(ex)
-        row.n_enc += len(ex.enc)
-        row.n_dec += len(ex.target)
-        if len(self._full[b]) == self.rows[b]:
+        row.n_enc += n
+        row.n_dec += m
+        if len(self._full[b]) >= self.rows[b]:
             return self._emit(b)
         return None
 
     def _emit(self, b: tuple[int, int]) -> dict[str, np.ndarray]:
-        rows, self._full[b] = self._full[b], []
+        rows, self._full[b] = self._full[b][:self.rows[b]], self._full[b][self.rows[b]:]
         batch = empty_batch(self.rows[b], *b)
         for r, row in enumerate(rows):
             _write_row(batch, r, row)
@@ -104,10 +111,9 @@ class Packer:
     def flush(self) -> Iterator[dict[str, np.ndarray]]:
         """The partly filled batches (padded with empty rows) at the end of a stream."""
         for b in self.buckets:
-            if self._open[b].dec:
-                self._full[b].append(self._open[b])
-                self._open[b] = _Row()
-            if self._full[b]:
+            self._full[b] += [r for r in self._open[b] if r.dec]
+            self._open[b] = []
+            while self._full[b]:
                 yield self._emit(b)
 
 

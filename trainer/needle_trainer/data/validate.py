@@ -7,13 +7,14 @@ Checks, each with a reason string for the rejected-example counter:
 * **grounding**: every string value in a call appears verbatim in the query, except enum values,
   and values whose path is listed in ``meta["exempt"]`` (a number, date, time, enum or boolean
   said in other words, or a value fixed by the template's wording: :data:`.values.EXEMPTIONS`);
-* the query is non-empty and tool names are unique.
+* the query is non-empty, tool names are unique and no call is repeated verbatim.
 
 Deduplication uses :func:`dedupe_key`: lowercase, punctuation and extra spaces removed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -110,6 +111,9 @@ def validate_example(example: Mapping[str, Any]) -> None:
             raise Rejected("duplicate tool name", fn["name"])
         tools[fn["name"]] = fn.get("parameters") or {"type": "object", "properties": {}}
     exempt = {tuple(p) for p in (example.get("meta") or {}).get("exempt", [])}
+    signatures = [json.dumps([c["name"], c.get("arguments", {})], sort_keys=True) for c in example.get("calls", [])]
+    if len(set(signatures)) < len(signatures):
+        raise Rejected("duplicate call")
     for i, call in enumerate(example.get("calls", [])):
         params = tools.get(call["name"])
         if params is None:
