@@ -96,3 +96,10 @@ def test_bench_grammar_decode_and_routing_tables(capsys):
     assert re.search(rf"\| 10 \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \| {_NUM} \|", out)
     (batch, unc, con, _, mask), = out_rows["b"]
     assert batch == 1 and unc[1] > 0 and con[1] > 0 and mask > 0
+
+
+def test_bench_data_prints_its_tables():
+    out = _run("benchmarks/bench_data.py", "--examples", "256", "--warm-chunks", "1", "--workers", "0",
+               "--no-harvest")
+    assert "| warm: generate + validate + tokenize | 256 |" in out
+    assert "| packed with segment ids |" in out and "| encoder |" in out
