@@ -26,20 +26,24 @@ def _gate(module: nn.Module, name: str) -> jax.Array:
 class EncoderLayer(nn.Module):
     cfg: ModelConfig
     quant_bits: int | None = None
+    dropout: float = 0.0
 
     def setup(self) -> None:
         self.norm = ZCRMSNorm(self.cfg.norm_eps)
         self.attn = Attention(self.cfg, use_rope=True, quant_bits=self.quant_bits)
         self.gate = _gate(self, "gate")
+        self.drop = nn.Dropout(self.dropout)
 
-    def __call__(self, x: jax.Array, positions: jax.Array, mask: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, positions: jax.Array, mask: jax.Array, train: bool = False) -> jax.Array:
         h = self.norm(x)
-        return x + (self.gate * self.attn(h, h, positions, positions, mask)).astype(x.dtype)
+        out = self.drop(self.attn(h, h, positions, positions, mask), deterministic=not train)
+        return x + (self.gate * out).astype(x.dtype)
 
 
 class DecoderLayer(nn.Module):
     cfg: ModelConfig
     quant_bits: int | None = None
+    dropout: float = 0.0
 
     def setup(self) -> None:
         c = self.cfg
@@ -49,14 +53,16 @@ class DecoderLayer(nn.Module):
         self.cross_norm = ZCRMSNorm(c.norm_eps)
         self.cross_attn = Attention(c, use_rope=False, quant_bits=self.quant_bits)
         self.cross_gate = _gate(self, "cross_gate")
+        self.drop = nn.Dropout(self.dropout)
 
-    def __call__(self, x, positions, self_mask, enc_out, cross_mask) -> jax.Array:
+    def __call__(self, x, positions, self_mask, enc_out, cross_mask, train: bool = False) -> jax.Array:
         """Whole-sequence pass (training, and the no-cache reference decoder)."""
         h = self.self_norm(x)
-        x = x + (self.self_gate * self.self_attn(h, h, positions, positions, self_mask)).astype(x.dtype)
+        out = self.drop(self.self_attn(h, h, positions, positions, self_mask), deterministic=not train)
+        x = x + (self.self_gate * out).astype(x.dtype)
         h = self.cross_norm(x)
-        x = x + (self.cross_gate * self.cross_attn(h, enc_out, None, None, cross_mask)).astype(x.dtype)
-        return x
+        out = self.drop(self.cross_attn(h, enc_out, None, None, cross_mask), deterministic=not train)
+        return x + (self.cross_gate * out).astype(x.dtype)
 
     def cross_kv(self, enc_out: jax.Array) -> tuple[jax.Array, jax.Array]:
         return self.cross_attn.project_kv(enc_out, None)
@@ -80,35 +86,41 @@ class DecoderLayer(nn.Module):
 class Encoder(nn.Module):
     cfg: ModelConfig
     quant_bits: int | None = None
+    dropout: float = 0.0
 
     def setup(self) -> None:
-        self.layers = [EncoderLayer(self.cfg, self.quant_bits) for _ in range(self.cfg.encoder_layers)]
+        self.layers = [EncoderLayer(self.cfg, self.quant_bits, self.dropout) for _ in range(self.cfg.encoder_layers)]
         self.final_norm = ZCRMSNorm(self.cfg.norm_eps)
 
-    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
-        """x: embedded tokens [B,S,d]; mask: [B,S] True on real tokens (bidirectional)."""
-        positions = jnp.arange(x.shape[1])
-        attn_mask = mask[:, None, :]
+    def __call__(self, x: jax.Array, mask: jax.Array, positions: jax.Array | None = None,
+                 attn_mask: jax.Array | None = None, train: bool = False) -> jax.Array:
+        """x: embedded tokens [B,S,d]; mask: [B,S] True on real tokens (bidirectional).
+        Packed rows pass per-row ``positions`` [B,S] and a block-diagonal ``attn_mask`` [B,S,S]."""
+        positions = jnp.arange(x.shape[1]) if positions is None else positions
+        attn_mask = mask[:, None, :] if attn_mask is None else attn_mask
         for layer in self.layers:
-            x = layer(x, positions, attn_mask)
+            x = layer(x, positions, attn_mask, train)
         return self.final_norm(x)
 
 
 class Decoder(nn.Module):
     cfg: ModelConfig
     quant_bits: int | None = None
+    dropout: float = 0.0
 
     def setup(self) -> None:
-        self.layers = [DecoderLayer(self.cfg, self.quant_bits) for _ in range(self.cfg.decoder_layers)]
+        self.layers = [DecoderLayer(self.cfg, self.quant_bits, self.dropout) for _ in range(self.cfg.decoder_layers)]
         self.final_norm = ZCRMSNorm(self.cfg.norm_eps)
 
-    def __call__(self, y: jax.Array, enc_out: jax.Array, enc_mask: jax.Array) -> jax.Array:
+    def __call__(self, y: jax.Array, enc_out: jax.Array, enc_mask: jax.Array, positions: jax.Array | None = None,
+                 self_mask: jax.Array | None = None, cross_mask: jax.Array | None = None,
+                 train: bool = False) -> jax.Array:
         t = y.shape[1]
-        positions = jnp.arange(t)
-        causal = jnp.tril(jnp.ones((t, t), dtype=bool))[None]
-        cross_mask = enc_mask[:, None, :]
+        positions = jnp.arange(t) if positions is None else positions
+        self_mask = jnp.tril(jnp.ones((t, t), dtype=bool))[None] if self_mask is None else self_mask
+        cross_mask = enc_mask[:, None, :] if cross_mask is None else cross_mask
         for layer in self.layers:
-            y = layer(y, positions, causal, enc_out, cross_mask)
+            y = layer(y, positions, self_mask, enc_out, cross_mask, train)
         return self.final_norm(y)
 
     def cross_kv(self, enc_out: jax.Array) -> Cache:
@@ -143,18 +155,37 @@ class Needle(nn.Module):
     cfg: ModelConfig
     # None: float weights. 4 or 8: fake-quantize every kernel and the embedding (QAT).
     quant_bits: int | None = None
+    # dropout on every attention output (training only; `train=True` and a "dropout" rng)
+    dropout: float = 0.0
 
     def setup(self) -> None:
         c, dt = self.cfg, compute_dtype(self.cfg)
         self.embed = TiedEmbedding(c.vocab_size, c.d_model, dt, self.quant_bits)
-        self.encoder = Encoder(c, self.quant_bits)
-        self.decoder = Decoder(c, self.quant_bits)
+        self.encoder = Encoder(c, self.quant_bits, self.dropout)
+        self.decoder = Decoder(c, self.quant_bits, self.dropout)
         self.retrieval = RetrievalHead(c.retrieval_dim)
 
     def __call__(self, enc_tokens: jax.Array, dec_tokens: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Teacher-forced logits [B,T,V] and the query's retrieval embedding [B,r]."""
         enc_out, enc_mask = self.encode(enc_tokens)
         return self.decode(dec_tokens, enc_out, enc_mask), self.retrieval(enc_out, enc_mask)
+
+    def packed_logits(self, enc_tokens, enc_segments, enc_positions, dec_tokens, dec_segments, dec_positions,
+                      train: bool = False) -> jax.Array:
+        """Teacher-forced logits [B,T,V] for packed rows: several examples per row, told apart
+        by segment ids (0 = padding); attention never crosses a segment."""
+        enc_self = (enc_segments[:, :, None] == enc_segments[:, None, :]) & (enc_segments[:, None, :] > 0)
+        t = dec_tokens.shape[1]
+        dec_self = (dec_segments[:, :, None] == dec_segments[:, None, :]) & jnp.tril(jnp.ones((t, t), bool))[None]
+        cross = (dec_segments[:, :, None] == enc_segments[:, None, :]) & (enc_segments[:, None, :] > 0)
+        enc_out = self.encoder(self.embed(enc_tokens), enc_segments > 0, enc_positions, enc_self, train)
+        y = self.decoder(self.embed(dec_tokens), enc_out, enc_segments > 0, dec_positions, dec_self, cross, train)
+        return self.embed.attend(y)
+
+    def embed_for_retrieval(self, tokens: jax.Array, train: bool = False) -> jax.Array:
+        """L2-normalised retrieval embeddings [B,r] of token sequences (a query, or one tool)."""
+        mask = tokens != PAD_ID
+        return self.retrieval(self.encoder(self.embed(tokens), mask, train=train), mask)
 
     def encode(self, enc_tokens: jax.Array) -> tuple[jax.Array, jax.Array]:
         mask = enc_tokens != PAD_ID
