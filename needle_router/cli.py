@@ -329,5 +329,45 @@ def data_tokenizer(out: str | None, seed: int, target_mb: float, engine_share: f
                             engine_share=engine_share, workers=workers, log=click.echo)
 
 
+# ----------------------------------------------------------------------------------- train
+
+@main.command()
+@click.option("--config", "-c", "config_path", required=True, metavar="CONFIG",
+              help="Training config: a YAML file, or a preset name (needle-26m, needle-tiny).")
+@click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Run directory (checkpoints, log.jsonl, curves.png). Default: the config's out_dir.")
+@click.option("--minutes", default=None, type=click.FloatRange(min=0.1),
+              help="Stop cleanly (with a checkpoint) after this many minutes.")
+@click.option("--steps", "max_steps", default=None, type=click.IntRange(min=1),
+              help="Stop after this global step (the schedule still spans the config's steps).")
+@click.option("--export", "export_dir", default=None, type=click.Path(file_okay=False),
+              help="Afterwards, write the best checkpoint as an INT4 weights folder here.")
+def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | None,
+          max_steps: int | None, export_dir: str | None) -> None:
+    """Train Needle with the data engine (pretraining, then post-training with INT4 QAT)."""
+    import json
+
+    config = _trainer_import("needle_trainer.config")
+    try:
+        cfg = config.load_config(config_path)
+    except config.ConfigError as err:
+        raise _BadInput(str(err)) from None
+    if out_dir:
+        cfg.out_dir = out_dir
+    if minutes:
+        cfg.minutes = minutes
+    loop = _trainer_import("needle_trainer.loop")
+    try:
+        summary = loop.train(cfg, resume=resume, max_steps=max_steps)
+    except FileExistsError as err:
+        raise _BadInput(str(err)) from None
+    click.echo(json.dumps({k: summary[k] for k in ("stop", "steps", "tokens", "tokens_per_s",
+                                                   "best_int4_exact_match", "best_step")}))
+    if export_dir:
+        path = loop.export_best(cfg.out_dir, cfg, export_dir)
+        click.echo(f"exported {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -183,8 +183,14 @@ def _engine_key(model: Any) -> str:
     raise TypeError(f"model must be None, a preset name or a weights directory, got {type(model).__name__}")
 
 
-def get_engine(model: str | os.PathLike | None = None) -> Engine:
-    """The process-wide engine for ``model`` (loaded on first use)."""
+def get_engine(model: "str | os.PathLike | LoadedModel | Engine | None" = None) -> Engine:
+    """The process-wide engine for ``model`` (loaded on first use). An :class:`Engine` is used as
+    it is and a :class:`LoadedModel` (in-memory weights, e.g. a model being trained) gets a new,
+    uncached engine."""
+    if isinstance(model, Engine):
+        return model
+    if isinstance(model, LoadedModel):
+        return Engine(model)
     key = _engine_key(model)
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)

@@ -1,0 +1,310 @@
+"""The training loop: stages, QAT schedule, logging, evaluation, checkpoints, export.
+
+``train(cfg)`` runs the config's stages in order (``denoise`` pretraining, then ``calls``
+post-training), one packed batch per step; every ``eval_every`` steps it routes the held-out
+set through the real router with the float weights and with INT4 weights, logs a JSONL line
+per event to ``OUT/log.jsonl``, redraws ``OUT/curves.png`` and keeps the best checkpoint by INT4
+exact match. Ctrl-C, a time limit (``minutes``) or the end of the schedule all save a
+checkpoint first; ``resume=True`` continues from the latest one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from needle_router.model import get_config, init_params
+from needle_router.model.loading import LoadedModel
+from needle_router.model.quantize import fake_quant_params
+from needle_router.model.weights import save_weights
+from needle_trainer.batches import denoise, pack_rows, retrieval_pairs
+from needle_trainer.checkpoint import Checkpoints
+from needle_trainer.config import TrainConfig
+from needle_trainer.data.generate import DataConfig
+from needle_trainer.data.heldout import heldout_examples
+from needle_trainer.data.stream import StreamPosition, chunk_stream
+from needle_trainer.evaluate import route_examples
+from needle_trainer.optim import make_optimizer
+from needle_trainer.step import (batch_sharding, init_state, make_mesh, make_train_step,
+                                 maybe_initialize_distributed, pad_rows, param_sharding)
+
+
+def model_config(cfg: TrainConfig):
+    return get_config(cfg.model.preset).replace(dtype=cfg.model.dtype, **cfg.model.overrides)
+
+
+def flops_per_token(model_cfg) -> float:
+    """Training FLOPs per token (6 x the matmul parameters; attention scores excluded)."""
+    d, h, kv, hd = model_cfg.d_model, model_cfg.num_heads, model_cfg.num_kv_heads, model_cfg.head_dim
+    per_attn = d * h * hd * 2 + d * kv * hd * 2
+    enc = model_cfg.encoder_layers * per_attn
+    dec = model_cfg.decoder_layers * 2 * per_attn + model_cfg.vocab_size * d
+    return 6.0 * (enc + dec) / 2   # an average over encoder and decoder tokens
+
+
+@dataclass
+class StepPlan:
+    stage: int
+    local_step: int
+    objective: str
+    seed: int
+
+
+def plan(cfg: TrainConfig, step: int) -> StepPlan:
+    start = 0
+    for i, stage in enumerate(cfg.stages):
+        if step < start + stage.steps:
+            return StepPlan(i, step - start, stage.objective, cfg.data.seed + 1000 * i)
+        start += stage.steps
+    raise IndexError(step)
+
+
+def qat_active(cfg: TrainConfig, step: int) -> bool:
+    if step >= cfg.total_steps * (1 - cfg.qat.final_fraction):
+        return True
+    return cfg.qat.every > 0 and step % cfg.qat.every == 0
+
+
+def to_host(tree: Any) -> Any:
+    return jax.tree.map(lambda a: np.asarray(jax.device_get(a), np.float32), tree)
+
+
+def evaluate_params(params: Any, model_cfg, examples: list, bits: int | None) -> dict[str, Any]:
+    host = to_host(params)
+    if bits:
+        host = jax.tree.map(np.asarray, fake_quant_params(host, bits=bits))
+    loaded = LoadedModel(host, model_cfg, "training run", False, {})
+    return route_examples(loaded, examples)
+
+
+def plot_curves(log_path: Path, png_path: Path) -> None:
+    """Loss and held-out exact match against the step (matplotlib, no display)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    train = [r for r in rows if r.get("event") == "train"]
+    evals = [r for r in rows if r.get("event") == "eval"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    if train:
+        a.plot([r["step"] for r in train], [r["loss"] for r in train], label="loss")
+        a.plot([r["step"] for r in train], [r["ce"] for r in train], label="token CE", alpha=0.7)
+        a.set_xlabel("step")
+        a.set_yscale("log")
+        a.legend()
+        a.set_title("training loss")
+    for key, label in (("float", "float"), ("int4", "INT4")):
+        pts = [(r["step"], r[key]["exact_match"]) for r in evals if key in r]
+        if pts:
+            b.plot(*zip(*pts), marker="o", label=f"{label} exact match")
+    pts = [(r["step"], r["float"]["no_call_accuracy"]) for r in evals if "float" in r]
+    if pts:
+        b.plot(*zip(*pts), marker=".", linestyle="--", label="float no-call acc.")
+    b.set_xlabel("step")
+    b.set_ylabel("% (held-out, unseen tools)")
+    b.set_title("held-out evaluation")
+    b.legend()
+    fig.tight_layout()
+    tmp = png_path.with_name(png_path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, png_path)
+
+
+class Reporter:
+    """A rich progress bar on a terminal, plain log lines otherwise (CI, files)."""
+
+    def __init__(self, total: int, start: int, enabled: bool | None = None):
+        self.tty = sys.stderr.isatty() and os.environ.get("CI") is None if enabled is None else enabled
+        self.progress = None
+        if self.tty:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[info]}"), TimeRemainingColumn())
+            self.task = self.progress.add_task("", total=total, completed=start, info="")
+            self.progress.start()
+
+    def update(self, step: int, info: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=step, info=info)
+
+    def line(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text)
+        else:
+            print(text, flush=True)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = None,
+          on_step: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
+    """Run (or continue) the training run described by ``cfg``; returns a summary."""
+    maybe_initialize_distributed()
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")
+    log_path = out / "log.jsonl"
+    mcfg = model_config(cfg)
+    params = init_params(mcfg, seed=cfg.seed)
+    total = cfg.total_steps
+    tx, schedules = make_optimizer(cfg.optim, total, params)
+    mesh = make_mesh(cfg.mesh)
+    params = jax.device_put(params, param_sharding(mesh, params, bool(cfg.mesh.get("fsdp"))))
+    state = init_state(params, tx, cfg.seed)
+    ckpt = Checkpoints(out, cfg.keep_checkpoints)
+    record: dict[str, Any] = {"best_exact": -1.0, "best_step": None}
+    if resume and ckpt.latest_step() is not None:
+        state, record = ckpt.restore(state)
+    elif not resume and ckpt.latest_step() is not None:
+        raise FileExistsError(f"{out} already has checkpoints; pass --resume to continue or choose another --out")
+    start = int(jax.device_get(state.step))
+    end = total if max_steps is None else min(total, max_steps)
+    steps = {None: make_train_step(mcfg, cfg, tx, None), cfg.qat.bits: make_train_step(mcfg, cfg, tx, cfg.qat.bits)}
+    bsh = batch_sharding(mesh)
+    n_dev = mesh.devices.size
+    mix = DataConfig.from_mapping(cfg.data.mix)
+    examples_eval = heldout_examples(cfg.eval_examples) if cfg.eval_examples else []
+    reporter = Reporter(total, start)
+    fpt = flops_per_token(mcfg)
+    deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes else None
+    tokens_seen = int(record.get("tokens", 0))
+    t_start = time.monotonic()
+    tokens_run = 0
+    last = {}
+    stream = None
+    stream_stage = None
+    dropped = 0
+    stop_reason = "done"
+
+    def log(event: dict) -> None:
+        with open(log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event) + "\n")
+
+    def run_eval(step: int) -> dict:
+        event = {"event": "eval", "step": step}
+        if not examples_eval:
+            return event
+        for key, bits in (("float", None), ("int4", cfg.qat.bits)):
+            res = route_examples_for(state.params, bits)
+            event[key] = res["metrics"]
+            event[f"{key}_failures"] = res["failures"][:3]
+        log(event)
+        plot_curves(log_path, out / "curves.png")
+        f, q = event["float"], event["int4"]
+        reporter.line(f"eval step {step}: exact match float {f['exact_match']:.1f}% / INT4 {q['exact_match']:.1f}%, "
+                      f"no-call {f['no_call_accuracy']:.1f}%, schema validity {f['schema_validity']:.1f}%")
+        return event
+
+    def route_examples_for(params, bits):
+        return evaluate_params(params, mcfg, examples_eval, bits)
+
+    step = start
+    try:
+        while step < end:
+            if deadline is not None and time.monotonic() > deadline:
+                stop_reason = "time limit"
+                break
+            p = plan(cfg, step)
+            if stream_stage != p.stage:
+                if stream is not None:
+                    stream.close()
+                remaining = cfg.stages[p.stage].steps - p.local_step
+                stream = chunk_stream(p.seed, "train", start=StreamPosition(p.local_step),
+                                      chunk_size=cfg.data.examples_per_step, workers=cfg.data.workers,
+                                      encode=True, config=mix, max_chunks=remaining)
+                stream_stage = p.stage
+            _, encoded = next(stream)
+            if p.objective == "denoise":
+                encoded = [denoise(e, random.Random(f"{p.seed}:{p.local_step}:{i}")) for i, e in enumerate(encoded)]
+            batch, lost = pack_rows(encoded, cfg.data.rows, cfg.data.enc_len, cfg.data.dec_len)
+            dropped += lost
+            pairs = retrieval_pairs(encoded, cfg.data.retrieval_pairs)
+            batch = jax.device_put(pad_rows(batch, n_dev), bsh)
+            real_tokens = int((batch["enc_segments"] > 0).sum() + (batch["dec_segments"] > 0).sum())
+            fn = steps[cfg.qat.bits if qat_active(cfg, step) else None]
+            t0 = time.monotonic()
+            state, metrics = fn(state, batch, pairs)
+            step += 1
+            tokens_run += real_tokens
+            if step % cfg.log_every == 0 or step == end:
+                metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                elapsed = time.monotonic() - t_start
+                tps = tokens_run / max(elapsed, 1e-9)
+                last = {"event": "train", "step": step, "stage": cfg.stages[p.stage].name,
+                        "qat": qat_active(cfg, step - 1), "lr": float(schedules["lr"](step)),
+                        "tokens_per_s": tps, "dropped_examples": dropped, **metrics}
+                log(last)
+                reporter.update(step, f"loss {metrics['loss']:.3f} | {tps:,.0f} tok/s")
+                if not reporter.tty:
+                    reporter.line(f"step {step}/{total} [{last['stage']}] loss {metrics['loss']:.4f} "
+                                  f"ce {metrics['ce']:.4f} value acc {metrics['value_acc']:.3f} {tps:,.0f} tok/s")
+                if not math.isfinite(metrics["loss"]):
+                    raise FloatingPointError(f"loss became {metrics['loss']} at step {step}")
+            if on_step is not None:
+                on_step(step, last)
+            if cfg.eval_every and step % cfg.eval_every == 0 and step < end:
+                event = run_eval(step)
+                if "int4" in event and event["int4"]["exact_match"] > record["best_exact"]:
+                    record.update(best_exact=event["int4"]["exact_match"], best_step=step)
+                    ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run}, best=True)
+            if step % cfg.checkpoint_every == 0:
+                ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run})
+            _ = t0
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    finally:
+        if stream is not None:
+            stream.close()
+        reporter.close()
+    final = run_eval(step) if examples_eval else {}
+    if final.get("int4") and final["int4"]["exact_match"] > record["best_exact"]:
+        record.update(best_exact=final["int4"]["exact_match"], best_step=step)
+        ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run}, best=True)
+    ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run})
+    elapsed = time.monotonic() - t_start
+    tps = tokens_run / max(elapsed, 1e-9)
+    summary = {
+        "stop": stop_reason, "steps": step, "steps_this_run": step - start,
+        "tokens": tokens_seen + tokens_run, "tokens_per_s": tps, "seconds": elapsed,
+        "model_flops_per_s": tps * fpt, "devices": n_dev, "backend": jax.default_backend(),
+        "best_int4_exact_match": record["best_exact"], "best_step": record["best_step"],
+        "final_eval": {k: final[k] for k in ("float", "int4") if k in final}, "last_train": last,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    ckpt.close()
+    return summary
+
+
+def export_best(run_dir: str | Path, cfg: TrainConfig, dest: str | Path, quant: str = "int4",
+                extra: dict[str, Any] | None = None) -> Path:
+    """Write the best checkpoint (or the latest, when no eval ran) as a shipped weights folder."""
+    mcfg = model_config(cfg)
+    params = init_params(mcfg, seed=0)
+    tx, _ = make_optimizer(cfg.optim, cfg.total_steps, params)
+    abstract = init_state(params, tx, 0)
+    ckpt = Checkpoints(run_dir, cfg.keep_checkpoints)
+    best = ckpt.latest_step(best=True) is not None
+    state, record = ckpt.restore(abstract, best=best)
+    ckpt.close()
+    meta = {"trained_steps": int(jax.device_get(state.step)), "best_int4_exact_match": record.get("best_exact"),
+            "run": cfg.name, **(extra or {})}
+    return save_weights(dest, to_host(state.params), mcfg, quant=quant, extra_metadata=meta)
