@@ -156,8 +156,12 @@ class Reporter:
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = None,
+          init_from: str | Path | None = None,
           on_step: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
-    """Run (or continue) the training run described by ``cfg``; returns a summary."""
+    """Run (or continue) the training run described by ``cfg``; returns a summary.
+
+    ``init_from``: a folder written by :func:`needle_trainer.shards.save_sharded` (e.g. brought
+    back from a GPU lease) to start from when the run directory has no checkpoint yet."""
     maybe_initialize_distributed()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,6 +180,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
         state, record = ckpt.restore(state)
     elif not resume and ckpt.latest_step() is not None:
         raise FileExistsError(f"{out} already has checkpoints; pass --resume to continue or choose another --out")
+    elif init_from is not None:
+        from needle_trainer.shards import load_sharded
+
+        host_state, saved = load_sharded(init_from, state)
+        state = jax.tree.map(lambda new, old: jax.device_put(new, old.sharding), host_state, state)
+        record.update({k: saved[k] for k in ("best_exact", "best_step", "tokens") if k in saved})
     start = int(jax.device_get(state.step))
     end = total if max_steps is None else min(total, max_steps)
     steps = {None: make_train_step(mcfg, cfg, tx, None), cfg.qat.bits: make_train_step(mcfg, cfg, tx, cfg.qat.bits)}
