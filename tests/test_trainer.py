@@ -322,3 +322,26 @@ def test_gpu_launcher_writes_small_shards_and_resumes(tmp_path):
                                            "required": ["city"]}}], model=str(out2 / "weights"),
                           max_new_tokens=32)
     assert router.route_sync("weather in Paris").latency_ms > 0
+
+
+@pytest.mark.slow
+def test_tiny_run_loss_falls_and_heldout_metric_rises(tmp_path):
+    """The CI training run: needle-tiny for ~100 steps on this CPU."""
+    from needle_trainer.loop import train
+
+    cfg = load_config("needle-tiny")
+    cfg.out_dir = str(tmp_path / "run")
+    cfg.stages[0].steps, cfg.stages[1].steps = 10, 90
+    cfg.eval_every, cfg.eval_examples, cfg.log_every, cfg.checkpoint_every = 50, 16, 5, 50
+    summary = train(cfg)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    losses = [r["ce"] for r in rows if r["event"] == "train"]
+    evals = [r for r in rows if r["event"] == "eval"]
+    assert summary["steps"] == 100 and len(evals) == 3 and evals[0]["step"] == 0
+    assert np.mean(losses[-4:]) < 0.7 * np.mean(losses[:2])
+    first, last = evals[0]["teacher_forced"], evals[-1]["teacher_forced"]
+    assert last["token_acc"] > first["token_acc"] + 0.1 and last["ce"] < first["ce"] - 1.0
+    assert set(evals[-1]["float"]) >= {"exact_match", "tool_name_f1", "no_call_accuracy", "schema_validity"}
+    assert evals[-1]["float"]["schema_validity"] == 100.0
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 10_000
+    assert (tmp_path / "run" / "summary.json").exists()

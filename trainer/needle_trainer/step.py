@@ -100,6 +100,21 @@ def make_train_step(model_cfg: ModelConfig, cfg: TrainConfig, tx: optax.Gradient
     return jax.jit(step, donate_argnums=(0,))
 
 
+def make_eval_step(model_cfg: ModelConfig, cfg: TrainConfig):
+    """Teacher-forced metrics (CE, token / name / value accuracy) of a packed batch."""
+    model = Needle(model_cfg)
+    weights = class_weights(cfg.loss)
+
+    def evaluate(params, batch):
+        logits = model.apply({"params": params}, batch["enc_tokens"], batch["enc_segments"],
+                             batch["enc_positions"], batch["dec_inputs"], batch["dec_segments"],
+                             batch["dec_positions"], method=Needle.packed_logits)
+        _, metrics = weighted_cross_entropy(logits, batch["dec_targets"], batch["loss_class"], weights, 0.0)
+        return metrics
+
+    return jax.jit(evaluate)
+
+
 def place(mesh: Mesh, tree: Any, sharding: Any) -> Any:
     return jax.device_put(tree, sharding)
 
