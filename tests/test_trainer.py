@@ -310,7 +310,7 @@ def test_gpu_launcher_writes_small_shards_and_resumes(tmp_path):
     files = list((out1 / "checkpoint").glob("*.safetensors"))
     assert files and all(f.stat().st_size <= 16 * 1024 * 1024 for f in files)
     out2 = tmp_path / "out2"
-    cmd2 = [*cmd[:6], str(out2), "--run-dir", str(tmp_path / "r2"), "--workers", "0",
+    cmd2 = [*cmd[:8], str(out2), "--run-dir", str(tmp_path / "r2"), "--workers", "0",
             "--resume-from", str(out1 / "checkpoint")]
     res = subprocess.run(cmd2, capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
