@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from needle_trainer.tokenizer_corpus import number_words
+
 #: why a value may be absent from the query text, verbatim
 EXEMPTIONS = {
     "number": "a number said in another surface form (three, 1,200, 5k, 3.0)",
@@ -32,9 +34,6 @@ LOCALES = (
     ("tr_TR", 1), ("ru_RU", 1), ("ja_JP", 2), ("zh_CN", 2), ("ko_KR", 1), ("hi_IN", 1),
     ("ar_SA", 1), ("vi_VN", 1),
 )
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-         "fifteen sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _MONTHS = ("January February March April May June July August September October November "
            "December").split()
 _AIRPORTS = ("JFK LAX SFO ORD ATL SEA BOS MIA DFW DEN LHR CDG FRA AMS MAD FCO MUC ZRH IST DXB DOH "
@@ -54,19 +53,6 @@ class Filled:
     value: Any
     text: str
     exempt: str | None = None     # a key of EXEMPTIONS when text need not contain the value
-
-
-def number_words(n: int) -> str:
-    """English words for 0 <= n < 1,000,000 (``42`` -> ``forty-two``)."""
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else "-" + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
-    rest = n % 1000
-    return number_words(n // 1000) + " thousand" + ("" if rest == 0 else " " + number_words(rest))
 
 
 def number_surface(value: int | float, rng: random.Random) -> Filled:
