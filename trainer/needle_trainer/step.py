@@ -94,7 +94,7 @@ def make_train_step(model_cfg: ModelConfig, cfg: TrainConfig, tx: optax.Gradient
         grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, batch, pairs, sub)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads)))
         return TrainState(params, opt_state, state.step + 1, rng), metrics
 
     return jax.jit(step, donate_argnums=(0,))
