@@ -345,3 +345,23 @@ def test_tiny_run_loss_falls_and_heldout_metric_rises(tmp_path):
     assert evals[-1]["float"]["schema_validity"] == 100.0
     assert (tmp_path / "run" / "curves.png").stat().st_size > 10_000
     assert (tmp_path / "run" / "summary.json").exists()
+
+
+def test_remat_changes_memory_not_results(encoded):
+    from needle_trainer.loop import model_config
+    from needle_trainer.step import init_state, make_train_step
+
+    cfg = load_config("needle-tiny")
+    mcfg = model_config(cfg)
+    batch, _ = pack_rows(encoded, 2, 768, 160)
+    pairs = retrieval_pairs(encoded, 8)
+    out = []
+    for remat in (False, True):
+        cfg.model.remat = remat
+        params = init_params(mcfg, seed=0)
+        tx, _ = make_optimizer(cfg.optim, 100, params)
+        state, metrics = make_train_step(mcfg, cfg, tx, None)(init_state(params, tx, 0), batch, pairs)
+        out.append((float(metrics["loss"]), jax.tree.leaves(state.params)))
+    assert out[0][0] == pytest.approx(out[1][0], rel=1e-5)
+    for a, b in zip(out[0][1], out[1][1]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)

@@ -87,9 +87,13 @@ class Encoder(nn.Module):
     cfg: ModelConfig
     quant_bits: int | None = None
     dropout: float = 0.0
+    remat: bool = False
 
     def setup(self) -> None:
-        self.layers = [EncoderLayer(self.cfg, self.quant_bits, self.dropout) for _ in range(self.cfg.encoder_layers)]
+        # remat: keep only each layer's input for the backward pass and recompute the rest
+        # (packed 2048-token rows make attention scores the largest activations by far)
+        layer = nn.remat(EncoderLayer, static_argnums=(4,)) if self.remat else EncoderLayer
+        self.layers = [layer(self.cfg, self.quant_bits, self.dropout) for _ in range(self.cfg.encoder_layers)]
         self.final_norm = ZCRMSNorm(self.cfg.norm_eps)
 
     def __call__(self, x: jax.Array, mask: jax.Array, positions: jax.Array | None = None,
@@ -107,9 +111,11 @@ class Decoder(nn.Module):
     cfg: ModelConfig
     quant_bits: int | None = None
     dropout: float = 0.0
+    remat: bool = False
 
     def setup(self) -> None:
-        self.layers = [DecoderLayer(self.cfg, self.quant_bits, self.dropout) for _ in range(self.cfg.decoder_layers)]
+        layer = nn.remat(DecoderLayer, static_argnums=(6,)) if self.remat else DecoderLayer
+        self.layers = [layer(self.cfg, self.quant_bits, self.dropout) for _ in range(self.cfg.decoder_layers)]
         self.final_norm = ZCRMSNorm(self.cfg.norm_eps)
 
     def __call__(self, y: jax.Array, enc_out: jax.Array, enc_mask: jax.Array, positions: jax.Array | None = None,
@@ -157,12 +163,14 @@ class Needle(nn.Module):
     quant_bits: int | None = None
     # dropout on every attention output (training only; `train=True` and a "dropout" rng)
     dropout: float = 0.0
+    # recompute each layer in the backward pass instead of storing its activations (training)
+    remat: bool = False
 
     def setup(self) -> None:
         c, dt = self.cfg, compute_dtype(self.cfg)
         self.embed = TiedEmbedding(c.vocab_size, c.d_model, dt, self.quant_bits)
-        self.encoder = Encoder(c, self.quant_bits, self.dropout)
-        self.decoder = Decoder(c, self.quant_bits, self.dropout)
+        self.encoder = Encoder(c, self.quant_bits, self.dropout, self.remat)
+        self.decoder = Decoder(c, self.quant_bits, self.dropout, self.remat)
         self.retrieval = RetrievalHead(c.retrieval_dim)
 
     def __call__(self, enc_tokens: jax.Array, dec_tokens: jax.Array) -> tuple[jax.Array, jax.Array]:

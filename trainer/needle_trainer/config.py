@@ -27,6 +27,7 @@ class ModelSection:
     preset: str = "needle-26m"
     dtype: str = "float32"            # compute dtype: bfloat16 on accelerators
     dropout: float = 0.0
+    remat: bool = False               # recompute layers in the backward pass (less memory, ~1/3 more compute)
     overrides: dict[str, Any] = field(default_factory=dict)   # ModelConfig fields
 
 

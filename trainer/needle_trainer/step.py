@@ -68,7 +68,7 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 def make_train_step(model_cfg: ModelConfig, cfg: TrainConfig, tx: optax.GradientTransformation,
                     quant_bits: int | None):
     """A jitted ``step(state, batch, pairs) -> (state, metrics)`` for one QAT setting."""
-    model = Needle(model_cfg, quant_bits=quant_bits, dropout=cfg.model.dropout)
+    model = Needle(model_cfg, quant_bits=quant_bits, dropout=cfg.model.dropout, remat=cfg.model.remat)
     weights = class_weights(cfg.loss)
     z_loss, c_weight = cfg.loss.z_loss, cfg.loss.contrastive
     train = cfg.model.dropout > 0
