@@ -237,7 +237,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
             return event
         event["teacher_forced"] = teacher_forced()
         for key, bits in (("float", None), ("int4", cfg.qat.bits)):
-            res = route_examples_for(state.params, bits)
+            res = evaluate_params(state.params, mcfg, examples_eval, bits)
             event[key] = res["metrics"]
             event[f"{key}_failures"] = res["failures"][:3]
         log(event)
@@ -249,8 +249,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
                       f"held-out token acc {100 * tf['token_acc']:.1f}%, CE {tf['ce']:.3f}")
         return event
 
-    def route_examples_for(params, bits):
-        return evaluate_params(params, mcfg, examples_eval, bits)
 
     step = start
     if start == 0 and cfg.eval_every and examples_eval:
@@ -278,7 +276,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
             batch = jax.device_put(pad_rows(batch, n_dev), bsh)
             real_tokens = int((batch["enc_segments"] > 0).sum() + (batch["dec_segments"] > 0).sum())
             fn = steps[cfg.qat.bits if qat_active(cfg, step) else None]
-            t0 = time.monotonic()
             state, metrics = fn(state, batch, pairs)
             step += 1
             tokens_run += real_tokens
@@ -305,7 +302,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
                     ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run}, best=True)
             if step % cfg.checkpoint_every == 0:
                 ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run})
-            _ = t0
     except KeyboardInterrupt:
         stop_reason = "interrupted"
     finally:

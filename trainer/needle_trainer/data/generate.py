@@ -27,7 +27,7 @@ from needle_router.tools.naming import internal_identifier
 from needle_trainer.data import harvest
 from needle_trainer.data.catalogue import CatalogueTool, Domain, _node_at, default_catalogue
 from needle_trainer.data.generic import NOUNS, STYLES, GenericTool, generic_tool, style_name
-from needle_trainer.data.phrasing import request_parts, words
+from needle_trainer.data.phrasing import request_parts
 from needle_trainer.data.splits import (is_heldout_group, is_heldout_noun, is_heldout_tool,
                                         stream_seed)
 from needle_trainer.data.validate import Rejected, dedupe_key, validate_example
