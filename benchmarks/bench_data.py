@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
 
     t = time.perf_counter()
     cold = maker.make_chunk(0, "train", 0, 256)
-    cold_enc = encoder.encode_many(cold)
+    encoder.encode_many(cold)
     rows.append(("cold first chunk (baseline): generate + validate + tokenize", len(cold), time.perf_counter() - t))
 
     for k in range(1, args.warm_chunks + 1):
@@ -102,7 +102,6 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|")
     print(f"| one example per row (bucketed) | {unpacked_rows:,} | {100 * unpacked:.1f}% |")
     print(f"| packed with segment ids | {packed_rows:,} | {100 * packed:.1f}% |")
-    _ = cold_enc
 
 
 if __name__ == "__main__":

@@ -97,6 +97,14 @@ class Engine:
         self._embeddings: dict[str, np.ndarray] = {}
         self._embed_lock = threading.Lock()
 
+    def update_params(self, params: Any) -> None:
+        """Swap in new weights of the same config (a model being trained, evaluated between
+        steps); tool embeddings computed with the old weights are dropped. Not while routing."""
+        with self._embed_lock:
+            self.generator.params = jax.device_put(params)
+            self.params = self.generator.params
+            self._embeddings.clear()
+
     # --- embeddings ------------------------------------------------------------------------
     def embed(self, token_lists: Sequence[Sequence[int]]) -> np.ndarray:
         """Retrieval embeddings [N, r] of encoder inputs (one row per token list)."""

@@ -247,17 +247,9 @@ def _train(cfg: Path, out: Path, *extra: str, wait: bool = True):
 
 
 def _final_params(run: Path, cfg_path: Path):
-    from needle_trainer.checkpoint import Checkpoints
-    from needle_trainer.loop import model_config
-    from needle_trainer.step import init_state
+    from needle_trainer.loop import restore_run
 
-    cfg = load_config(cfg_path)
-    params = init_params(model_config(cfg), seed=0)
-    tx, _ = make_optimizer(cfg.optim, cfg.total_steps, params)
-    ck = Checkpoints(run)
-    state, record = ck.restore(init_state(params, tx, 0))
-    ck.close()
-    return state, record
+    return restore_run(run, load_config(cfg_path))
 
 
 @pytest.mark.slow
@@ -365,3 +357,20 @@ def test_remat_changes_memory_not_results(encoded):
     assert out[0][0] == pytest.approx(out[1][0], rel=1e-5)
     for a, b in zip(out[0][1], out[1][1]):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+
+
+def test_evaluator_reuses_one_engine_and_drops_stale_embeddings():
+    from needle_trainer.data.heldout import heldout_examples
+    from needle_trainer.loop import ParamsEvaluator
+
+    cfg = get_config("needle-tiny")
+    examples = heldout_examples(3)
+    evaluate = ParamsEvaluator(cfg)
+    first = evaluate(init_params(cfg, seed=1), examples, None)
+    engine = evaluate.engine
+    engine._embeddings["stale"] = np.zeros(3)
+    again = evaluate(init_params(cfg, seed=1), examples, None)
+    assert evaluate.engine is engine and "stale" not in engine._embeddings
+    assert first["metrics"] == {**again["metrics"], **{k: first["metrics"][k] for k in first["metrics"]
+                                                       if k.startswith("latency")}}
+    assert evaluate(init_params(cfg, seed=1), examples, 4)["n"] == 3

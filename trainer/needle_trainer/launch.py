@@ -23,12 +23,9 @@ from pathlib import Path
 
 import jax
 
-from needle_trainer.checkpoint import Checkpoints
 from needle_trainer.config import load_config
-from needle_trainer.loop import export_best, model_config, train
-from needle_trainer.optim import make_optimizer
+from needle_trainer.loop import export_best, restore_run, train
 from needle_trainer.shards import save_sharded
-from needle_trainer.step import init_state
 
 # dense bf16 peak FLOP/s per chip, for model FLOP utilisation
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "TPU v4": 275e12,
@@ -67,14 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = train(cfg, init_from=args.resume_from if args.resume_from and args.resume_from.exists() else None)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    mcfg = model_config(cfg)
-    from needle_router.model import init_params
-
-    params = init_params(mcfg, seed=0)
-    tx, _ = make_optimizer(cfg.optim, cfg.total_steps, params)
-    ckpt = Checkpoints(args.run_dir, cfg.keep_checkpoints)
-    state, record = ckpt.restore(init_state(params, tx, 0))
-    ckpt.close()
+    state, record = restore_run(args.run_dir, cfg)
     save_sharded(state, args.out / "checkpoint", {**record, "step": int(jax.device_get(state.step))})
     export_best(args.run_dir, cfg, args.out / "weights", extra={"hardware": jax.devices()[0].device_kind})
     for name in ("log.jsonl", "curves.png"):

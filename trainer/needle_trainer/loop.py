@@ -24,6 +24,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from needle_router.engine import Engine
 from needle_router.model import get_config, init_params
 from needle_router.model.loading import LoadedModel
 from needle_router.model.quantize import fake_quant_params
@@ -80,12 +81,24 @@ def to_host(tree: Any) -> Any:
     return jax.tree.map(lambda a: np.asarray(jax.device_get(a), np.float32), tree)
 
 
-def evaluate_params(params: Any, model_cfg, examples: list, bits: int | None) -> dict[str, Any]:
-    host = to_host(params)
-    if bits:
-        host = jax.tree.map(np.asarray, fake_quant_params(host, bits=bits))
-    loaded = LoadedModel(host, model_cfg, "training run", False, {})
-    return route_examples(loaded, examples)
+class ParamsEvaluator:
+    """Routes examples with the current training weights (float, or INT4 round-tripped) through
+    one router engine whose weights are swapped in place: a new engine per evaluation would
+    keep its batching thread, and with it a copy of the weights, alive for the whole run."""
+
+    def __init__(self, model_cfg):
+        self.model_cfg = model_cfg
+        self.engine: Engine | None = None
+
+    def __call__(self, params: Any, examples: list, bits: int | None) -> dict[str, Any]:
+        host = to_host(params)
+        if bits:
+            host = jax.tree.map(np.asarray, fake_quant_params(host, bits=bits))
+        if self.engine is None:
+            self.engine = Engine(LoadedModel(host, self.model_cfg, "training run", False, {}))
+        else:
+            self.engine.update_params(host)
+        return route_examples(self.engine, examples)
 
 
 def plot_curves(log_path: Path, png_path: Path) -> None:
@@ -213,6 +226,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
             f.write(json.dumps(event) + "\n")
 
     eval_step = make_eval_step(mcfg, cfg)
+    evaluate_params = ParamsEvaluator(mcfg)
     eval_batches = []
     if examples_eval:
         from needle_trainer.data.encode import Encoder
@@ -237,7 +251,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
             return event
         event["teacher_forced"] = teacher_forced()
         for key, bits in (("float", None), ("int4", cfg.qat.bits)):
-            res = evaluate_params(state.params, mcfg, examples_eval, bits)
+            res = evaluate_params(state.params, examples_eval, bits)
             event[key] = res["metrics"]
             event[f"{key}_failures"] = res["failures"][:3]
         log(event)
@@ -273,8 +287,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
             batch, lost = pack_rows(encoded, cfg.data.rows, cfg.data.enc_len, cfg.data.dec_len)
             dropped += lost
             pairs = retrieval_pairs(encoded, cfg.data.retrieval_pairs)
-            batch = jax.device_put(pad_rows(batch, n_dev), bsh)
             real_tokens = int((batch["enc_segments"] > 0).sum() + (batch["dec_segments"] > 0).sum())
+            batch = jax.device_put(pad_rows(batch, n_dev), bsh)
             fn = steps[cfg.qat.bits if qat_active(cfg, step) else None]
             state, metrics = fn(state, batch, pairs)
             step += 1
@@ -327,17 +341,23 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
     return summary
 
 
+def restore_run(run_dir: str | Path, cfg: TrainConfig, best: bool = False):
+    """(train state, record) of a run's latest checkpoint, or of its best one (falling back to
+    the latest when no evaluation ran)."""
+    params = init_params(model_config(cfg), seed=0)
+    tx, _ = make_optimizer(cfg.optim, cfg.total_steps, params)
+    ckpt = Checkpoints(run_dir, cfg.keep_checkpoints)
+    try:
+        return ckpt.restore(init_state(params, tx, 0), best=best and ckpt.latest_step(best=True) is not None)
+    finally:
+        ckpt.close()
+
+
 def export_best(run_dir: str | Path, cfg: TrainConfig, dest: str | Path, quant: str = "int4",
                 extra: dict[str, Any] | None = None) -> Path:
     """Write the best checkpoint (or the latest, when no eval ran) as a shipped weights folder."""
     mcfg = model_config(cfg)
-    params = init_params(mcfg, seed=0)
-    tx, _ = make_optimizer(cfg.optim, cfg.total_steps, params)
-    abstract = init_state(params, tx, 0)
-    ckpt = Checkpoints(run_dir, cfg.keep_checkpoints)
-    best = ckpt.latest_step(best=True) is not None
-    state, record = ckpt.restore(abstract, best=best)
-    ckpt.close()
+    state, record = restore_run(run_dir, cfg, best=True)
     meta = {"trained_steps": int(jax.device_get(state.step)), "best_int4_exact_match": record.get("best_exact"),
             "run": cfg.name, **(extra or {})}
     return save_weights(dest, to_host(state.params), mcfg, quant=quant, extra_metadata=meta)

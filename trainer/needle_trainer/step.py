@@ -115,10 +115,6 @@ def make_eval_step(model_cfg: ModelConfig, cfg: TrainConfig):
     return jax.jit(evaluate)
 
 
-def place(mesh: Mesh, tree: Any, sharding: Any) -> Any:
-    return jax.device_put(tree, sharding)
-
-
 def pad_rows(batch: dict[str, np.ndarray], multiple: int) -> dict[str, np.ndarray]:
     """Add all-padding rows so the row count divides over the devices (they carry no loss)."""
     rows = next(iter(batch.values())).shape[0]

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from needle_router.decoding.calls import arguments_json
 from needle_router.render import render_tool
-from needle_router.tools.spec import assign_internal_names
 from needle_trainer.data.stream import example_stream
 
 
@@ -22,7 +20,7 @@ def iter_engine_lines(seed: int, target_bytes: int, workers: int = 0) -> Iterato
     seen_tools: set[str] = set()
     total = 0
     for ex in example_stream(seed, "train", workers=workers):
-        specs = assign_internal_names([encoder.spec(t) for t in ex["tools"]])
+        _, specs = encoder.specs(ex)
         by_name = {s.name: s for s in specs}
         lines = [ex["query"]]
         for spec in specs:
@@ -31,7 +29,7 @@ def iter_engine_lines(seed: int, target_bytes: int, workers: int = 0) -> Iterato
                 lines.append(render_tool(spec))
         for call in ex["calls"]:
             spec = by_name[call["name"]]
-            lines.append(spec.internal_name + arguments_json(call["arguments"], spec.parameters))
+            lines.append(encoder.call_text(spec.internal_name, call["arguments"], spec.parameters)[0])
         for line in lines:
             line = " ".join(line.splitlines())
             total += len(line.encode("utf-8")) + 1

@@ -131,17 +131,22 @@ class Encoder:
             ids = self._tokens[k] = np.asarray(tool_tokens(self.tokenizer, spec), np.int32)
         return ids
 
+    def specs(self, example: Mapping[str, Any], keys: Sequence[str] | None = None) -> tuple[list[str], list[ToolSpec]]:
+        """The example's tools as specs with the router's internal names, and their cache keys
+        (``meta["tool_keys"]`` from the generator, else the tools' JSON)."""
+        tools = example["tools"]
+        if keys is None:
+            keys = (example.get("meta") or {}).get("tool_keys")
+        if keys is None:
+            keys = [json.dumps(t.get("function", t), sort_keys=True, ensure_ascii=False) for t in tools]
+        return list(keys), assign_internal_names([self.spec(t, k) for t, k in zip(tools, keys)])
+
     @staticmethod
-    def _call_runs(name: str, args: Mapping[str, Any], params: Mapping[str, Any]) -> tuple[str, np.ndarray]:
+    def call_text(name: str, args: Mapping[str, Any], params: Mapping[str, Any]) -> tuple[str, np.ndarray]:
+        """A call's output text (``name{json}``, keys in schema order) and its bytes' loss classes."""
         runs: list[tuple[str, int]] = [(name, NAME)]
         json_with_classes(order_like_schema(dict(args), params), runs)
         return byte_classes(runs)
-
-    def target(self, calls: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]]) -> tuple[list[int], list[int]]:
-        """(target ids, loss classes) for (internal name, arguments, parameters) calls."""
-        texts = [self._call_runs(*c) for c in calls]
-        ids, cls = self._assemble(texts, [self.tokenizer.encode(t) for t, _ in texts])
-        return ids, cls.tolist()
 
     def _assemble(self, texts, token_lists) -> tuple[list[int], np.ndarray]:
         if not texts:
@@ -162,19 +167,13 @@ class Encoder:
         prepared = []
         texts: list[str] = []
         for n, example in enumerate(examples):
-            tools = example["tools"]
-            keys = tool_keys[n] if tool_keys is not None else None
-            if keys is None:
-                keys = (example.get("meta") or {}).get("tool_keys")
-            if keys is None:
-                keys = [json.dumps(t.get("function", t), sort_keys=True, ensure_ascii=False) for t in tools]
-            specs = assign_internal_names([self.spec(t, k) for t, k in zip(tools, keys)])
+            keys, specs = self.specs(example, tool_keys[n] if tool_keys is not None else None)
             by_name = {s.name: (i, s) for i, s in enumerate(specs)}
             tool_ids = [self._tool_tokens(s, k) for s, k in zip(specs, keys)]
             calls, positives = [], []
             for call in example["calls"]:
                 i, spec = by_name[call["name"]]
-                calls.append(self._call_runs(spec.internal_name, call.get("arguments") or {}, spec.parameters))
+                calls.append(self.call_text(spec.internal_name, call.get("arguments") or {}, spec.parameters))
                 if i not in positives:
                     positives.append(i)
             prepared.append((len(texts), tool_ids, calls, positives))

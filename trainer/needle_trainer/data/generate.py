@@ -26,7 +26,7 @@ import yaml
 from needle_router.tools.naming import internal_identifier
 from needle_trainer.data import harvest
 from needle_trainer.data.catalogue import CatalogueTool, Domain, _node_at, default_catalogue
-from needle_trainer.data.generic import NOUNS, STYLES, GenericTool, generic_tool, style_name
+from needle_trainer.data.generic import STYLES, GenericTool, generic_tool, style_name
 from needle_trainer.data.phrasing import request_parts
 from needle_trainer.data.splits import (is_heldout_group, is_heldout_noun, is_heldout_tool,
                                         stream_seed)
@@ -238,14 +238,15 @@ class ExampleMaker:
         return _identifier(name.split(".")[-1]) in self._heldout_names
 
     # ---------------------------------------------------------------- split-aware pools
-    def _pools(self, split: str):
+    def _pools(self, split: str) -> tuple[list[CatalogueTool], list[tuple[str, str]], list[CatalogueTool]]:
+        """(catalogue tools of the split, harvested groups of the split, catalogue distractor
+        pool): held-out examples may show training tools as distractors, never the reverse."""
         if split not in self._split_cache:
             held = split == "heldout"
             tools = [t for d in self.domains for t in d.tools if is_heldout_tool(t.name) == held]
-            nouns = [n for n in NOUNS if is_heldout_noun(n) == held]
             groups = [g for g in self._harvest_groups if is_heldout_group(*g) == held]
-            all_train = [t for d in self.domains for t in d.tools if not is_heldout_tool(t.name)]
-            self._split_cache[split] = (tools, nouns, groups, all_train)
+            train = [t for d in self.domains for t in d.tools if not is_heldout_tool(t.name)]
+            self._split_cache[split] = (tools, groups, tools if split == "train" else train + tools)
         return self._split_cache[split]
 
     def _catalogue_ref(self, tool: CatalogueTool) -> ToolRef:
@@ -274,7 +275,7 @@ class ExampleMaker:
         raise RuntimeError("no generic tool found for split")  # pragma: no cover
 
     def _harvest_ref(self, split: str) -> ToolRef | None:
-        groups = self._pools(split)[2]
+        groups = self._pools(split)[1]
         if not groups:
             return None
         # a chunk draws from a window of groups that changes every 64 chunks: converting a
@@ -334,17 +335,14 @@ class ExampleMaker:
     def _domain_pool(self, split: str, domain: str) -> list[CatalogueTool]:
         key = (split, domain)
         if key not in self._siblings:
-            own, _, _, train_tools = self._pools(split)
-            pool = own if split == "train" else train_tools + own
+            pool = self._pools(split)[2]
             self._siblings[key] = [t for t in pool if t.domain == domain]
         return self._siblings[key]
 
     def _distractors(self, split: str, taken: set[str], targets: list[ToolRef], n: int,
                      exclude_domain: str | None = None) -> list[ToolRef]:
         rng, cfg = self.rng, self.config
-        own, _, _, train_tools = self._pools(split)
-        # distractors may be any training tool in the held-out split (they are not what is measured)
-        pool = own if split == "train" else train_tools + own
+        pool = self._pools(split)[2]
         # sorted: set order of strings changes with PYTHONHASHSEED, i.e. from process to process
         siblings = [t for d in sorted({t.domain for t in targets if t.domain}) for t in self._domain_pool(split, d)
                     if f"cat:{t.name}" not in taken]
