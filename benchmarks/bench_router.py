@@ -72,7 +72,7 @@ def compile_buckets(router: NeedleRouter, queries: list[str], max_batch: int, re
         for b in BATCH_BUCKETS:
             if b > max_batch:
                 break
-            engine.run_batch(binding, [Request(ids, None, require_call)] * b)
+            engine.run_batch(binding.constrained, [Request(binding, ids, None, require_call)] * b)
             runs += 1
     return runs
 

@@ -3,8 +3,9 @@
 One worker thread per model owns the accelerator. A request waits at most ``max_wait_s``
 for company (not at all while traffic is one request at a time); requests that arrive while
 a batch runs form the next one. Requests carry a
-group key (one per tool set): only requests of the same group share a batch, so routers
-with different tools never see each other's grammar.
+group key: only requests of the same group share a batch. The engine keys by decoding mode
+(constrained or free), so routers with different tool sets share batches, each row under its
+own grammar.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from needle_router.batching import MicroBatcher
-from needle_router.decoding.grammar import ConstraintFactory, Grammar
+from needle_router.decoding.grammar import ConstraintFactory, ConstraintRows, Grammar, batch_constraint
 from needle_router.model.config import PRESETS, ModelConfig
 from needle_router.model.decode import (
     BATCH_BUCKETS,
@@ -74,6 +74,7 @@ class Binding:
 
 @dataclass(frozen=True)
 class Request:
+    binding: Binding
     query_ids: list[int]
     allowed: np.ndarray | None = None  # [T] bool in grammar order, None = all tools
     require_call: bool = False
@@ -161,20 +162,40 @@ class Engine:
                 shown[r] = [int(i) for i in top]
         return shown  # type: ignore[return-value]
 
-    def run_batch(self, binding: Binding, requests: Sequence[Request]) -> list[Decoded]:
-        shown = self._select(binding, requests)
-        inputs = [encoder_input(req.query_ids, [binding.tool_tokens[i] for i in tools])
+    def run_batch(self, constrained: bool, requests: Sequence[Request]) -> list[Decoded]:
+        """Decode requests of any tool sets together; each row follows its own grammar (when
+        ``constrained``), sees its own tools and keeps to its own token budget."""
+        by_binding: dict[Binding, list[int]] = {}
+        for i, req in enumerate(requests):
+            by_binding.setdefault(req.binding, []).append(i)
+        shown: list[list[int]] = [[] for _ in requests]
+        for binding, rows in by_binding.items():
+            for i, tools in zip(rows, self._select(binding, [requests[i] for i in rows])):
+                shown[i] = tools
+        inputs = [encoder_input(req.query_ids, [req.binding.tool_tokens[i] for i in tools])
                   for req, tools in zip(requests, shown)]
         constraint = None
-        if binding.constrained:
-            allowed = np.zeros((len(requests), len(binding.specs)), bool)
-            for r, tools in enumerate(shown):
-                allowed[r, tools] = True
+        if constrained:
+            parts = []
+            for binding, rows in by_binding.items():
+                allowed = np.zeros((len(rows), len(binding.specs)), bool)
+                for j, i in enumerate(rows):
+                    allowed[j, shown[i]] = True
+                parts.append(ConstraintRows(binding.constraints, rows, allowed,
+                                            [requests[i].require_call for i in rows], binding.max_new_tokens))
             batch = _bucket(len(requests), self.generator.batch_buckets, "batch size")
-            constraint = binding.constraints(allowed, batch, binding.max_new_tokens,
-                                             [req.require_call for req in requests])
-        gens = self.generator.generate(inputs, max_new_tokens=binding.max_new_tokens, constraint=constraint)
-        return [Decoded(g, tools, len(x)) for g, tools, x in zip(gens, shown, inputs)]
+            constraint = batch_constraint(parts, batch)
+        budget = max(req.binding.max_new_tokens for req in requests)
+        gens = self.generator.generate(inputs, max_new_tokens=budget, constraint=constraint)
+        return [Decoded(_within(g, req.binding.max_new_tokens), tools, len(x))
+                for g, req, tools, x in zip(gens, requests, shown, inputs)]
+
+
+def _within(gen: Generation, budget: int) -> Generation:
+    """An unconstrained row decoded beside rows with larger budgets, cut to its own."""
+    if len(gen.tokens) < budget or (len(gen.tokens) == budget and not gen.finished):
+        return gen
+    return Generation(gen.tokens[:budget], gen.logprobs[:budget], False)
 
 
 _ENGINES: dict[str, Engine] = {}

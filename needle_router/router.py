@@ -204,8 +204,8 @@ class NeedleRouter:
                 if name not in names:
                     raise ToolSpecError(f"unknown tool {name!r} in allowed tools", tool=name)
                 mask[names[name]] = True
-        request = Request(ids[:MAX_QUERY_TOKENS], mask, require_call)
-        fut = self.engine.batcher.submit(self._binding, request, max_batch=self.max_batch,
+        request = Request(self._binding, ids[:MAX_QUERY_TOKENS], mask, require_call)
+        fut = self.engine.batcher.submit(self._binding.constrained, request, max_batch=self.max_batch,
                                          max_wait_s=self.batch_wait_s)
         return text, truncated, time.perf_counter(), fut
 

@@ -157,6 +157,37 @@ def test_routers_with_different_tools_never_interfere(router):
         assert res.calls and {c.name for c in res.calls} == {"math.factorial"}
 
 
+def test_mixed_tool_sets_in_one_batch_answer_exactly_as_alone(tiny_scrambled):
+    """Requests of four tool sets (and two budgets) decoded in shared batches give the same
+    tokens as each decoded alone: every row keeps its own grammar, tools and budget."""
+    from needle_router.engine import Engine
+    from needle_router.model.loading import LoadedModel
+
+    cfg, params = tiny_scrambled
+    engine = Engine(LoadedModel(params, cfg, "test:scrambled", True, {}))
+    fetch = {"name": "fetch_page", "parameters": {"type": "object", "properties": {
+        "url": {"type": "string"}, "retries": {"type": "integer"}}, "required": ["url"]}}
+    routers = [NeedleRouter([get_weather], model=engine, max_new_tokens=64, batch_wait_ms=200),
+               NeedleRouter([FACTORIAL, fetch], model=engine, max_new_tokens=16, batch_wait_ms=200),
+               NeedleRouter([book_room], model=engine, max_new_tokens=64, batch_wait_ms=200),
+               NeedleRouter(TOOLS, model=engine, max_new_tokens=32, batch_wait_ms=200)]
+    jobs = [(routers[i % 4], f"request {i}: do the thing", i % 3 == 0) for i in range(12)]
+    alone = [r.route_sync(q, require_call=need) for r, q, need in jobs]
+    before = engine.batcher.batches_run
+
+    async def together():
+        return await asyncio.gather(*(r.route(q, require_call=need) for r, q, need in jobs))
+
+    mixed = asyncio.run(together())
+    assert engine.batcher.batches_run - before < len(jobs) and engine.batcher.largest_batch >= 4
+    for (r, _, need), a, m in zip(jobs, alone, mixed):
+        assert [(c.name, c.arguments) for c in m.calls] == [(c.name, c.arguments) for c in a.calls]
+        assert m.usage.output_tokens == a.usage.output_tokens <= r._binding.max_new_tokens
+        assert m.confidence == pytest.approx(a.confidence, abs=1e-4)
+        assert {c.name for c in m.calls} <= {s.name for s in r.specs}
+        assert not need or m.calls or r._binding.max_new_tokens == 16  # too short to force a call
+
+
 def test_invoke_runs_sync_and_async_tools_and_captures_errors(router):
     out = asyncio.run(router.invoke("weather", require_call=True, allowed=["get_weather"]))
     assert out and all(o.ok and o.result.startswith("weather in ") for o in out)
@@ -180,7 +211,7 @@ def test_retrieval_shows_only_top_k_tools():
     r = NeedleRouter(tools, model=MODEL, top_k=4, max_new_tokens=BUDGET)
     engine, binding = r.engine, r._binding
     from needle_router.engine import Request
-    req = Request(engine.tokenizer.encode("run task 7"))
+    req = Request(binding, engine.tokenizer.encode("run task 7"))
     shown = engine._select(binding, [req])[0]
     assert len(shown) == 4 and len(set(shown)) == 4
     emb = engine.tool_embeddings(binding)

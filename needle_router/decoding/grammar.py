@@ -283,7 +283,7 @@ class GrammarConstraint:
     shortest_call: jax.Array  # [B, K, T] int32: sparse table of allowed tools' call lengths
     log2: jax.Array  # [T+1] int32: floor(log2(n))
     start: jax.Array  # [B] int32: each row's start state
-    budget: jax.Array  # [] int32: tokens the answer may use, EOS included
+    budget: jax.Array  # [B] int32: tokens each row's answer may use, EOS included
     longer_than: tuple[int, ...] = struct.field(pytree_node=False)
 
     def init(self, batch: int):
@@ -319,7 +319,7 @@ class GrammarConstraint:
 
     def mask(self, state) -> jax.Array:
         q, step = state
-        ok = self._distance(self._final_states(q)) <= jnp.maximum(self.budget - step - 1, 0)
+        ok = self._distance(self._final_states(q)) <= jnp.maximum(self.budget - step - 1, 0)[:, None]
         return ok[:, self.position]
 
     def advance(self, state, tokens: jax.Array):
@@ -332,51 +332,138 @@ class GrammarConstraint:
         return q, step + 1
 
 
+@dataclass(frozen=True)
+class ConstraintRows:
+    """Rows of a batch that decode under one grammar: their indices in the batch, the tools each
+    may call (``allowed[i]``: [num_tools] bool; None: all), whether each must call, and the
+    answer budget in tokens (EOS included)."""
+
+    factory: "ConstraintFactory"
+    rows: Sequence[int]
+    allowed: np.ndarray | None = None
+    require_call: Sequence[bool] | None = None
+    budget: int = 256
+
+
 class ConstraintFactory:
-    """Device-resident static parts of one grammar + tokenizer; makes per-batch constraints."""
+    """One grammar + tokenizer, ready to constrain batches (alone or mixed with other grammars)."""
 
     def __init__(self, grammar: Grammar, tokenizer: NeedleTokenizer) -> None:
-        syms = token_symbols(tokenizer)
         self.grammar = grammar
-        self._tool_pad = _pow2_at_least(grammar.num_tools + 1, 8)
-        self._static = dict(
-            table=jnp.asarray(grammar.table),
-            token_classes=jnp.asarray(grammar.symbol_class[syms.symbols]),
-            token_lengths=jnp.asarray(syms.lengths),
-            position=jnp.asarray(syms.position),
-            state_info=jnp.asarray(np.stack([grammar.dist, grammar.lo, grammar.hi, grammar.depth], axis=1)),
-            log2=jnp.asarray(np.floor(np.log2(np.maximum(np.arange(self._tool_pad), 1))).astype(np.int32)),
-        )
-        self._longer_than = syms.longer_than
+        self.symbols = token_symbols(tokenizer)
+        self._device: dict[str, jax.Array] | None = None
+        self._lock = threading.Lock()
 
     def __call__(self, allowed_tools: np.ndarray | None, batch: int, budget: int,
                  require_call: Sequence[bool] | None = None) -> GrammarConstraint:
         """A constraint for ``batch`` rows. ``allowed_tools``: [rows, num_tools] bool (None: every
         tool); ``require_call[r]`` forbids "no call" in row r (ignored without tools). Rows past
         the given ones (batch padding) allow everything."""
-        tools = self._tool_pad - 1
-        allowed = np.ones((batch, tools), bool)
-        if allowed_tools is not None:
-            allowed[: allowed_tools.shape[0], : self.grammar.num_tools] = allowed_tools
-        # sparse table for range-min of the allowed tools' call lengths (others: unreachable)
-        lengths = np.full((batch, tools), UNREACHABLE, np.int32)
-        lengths[:, : self.grammar.num_tools] = self.grammar.call_length
-        lengths = np.where(allowed, lengths, UNREACHABLE)
-        levels = [lengths]
-        while (1 << len(levels)) <= tools:
-            prev, half = levels[-1], 1 << (len(levels) - 1)
-            nxt = prev.copy()
-            nxt[:, : tools - half] = np.minimum(prev[:, : tools - half], prev[:, half:])
-            levels.append(nxt)
-        shortest = np.stack(levels, axis=1)
-        start = np.full(batch, self.grammar.start, np.int32)
-        if require_call is not None and self.grammar.num_tools:
-            # a row may be forced to call only if its shortest allowed call fits the budget
-            fits = (1 + lengths.min(axis=1)) <= budget
-            need = np.zeros(batch, bool)
-            need[: len(require_call)] = require_call
-            start = np.where(need & fits, self.grammar.start_call, start).astype(np.int32)
-        return GrammarConstraint(budget=jnp.int32(budget),
-                                 shortest_call=jnp.asarray(shortest),
-                                 start=jnp.asarray(start), longer_than=self._longer_than,
-                                 **self._static)
+        rows = batch if allowed_tools is None else allowed_tools.shape[0]
+        return batch_constraint([ConstraintRows(self, range(rows), allowed_tools, require_call, budget)], batch)
+
+    def device_tables(self) -> dict[str, jax.Array]:
+        """This grammar's tables on the device, made once (a batch of this grammar alone)."""
+        with self._lock:
+            if self._device is None:
+                g = self.grammar
+                self._device = dict(
+                    table=jnp.asarray(g.table),
+                    token_classes=jnp.asarray(g.symbol_class[self.symbols.symbols]),
+                    state_info=jnp.asarray(np.stack([g.dist, g.lo, g.hi, g.depth], axis=1)),
+                )
+            return self._device
+
+
+def _merged_tables(factories: Sequence[ConstraintFactory]) -> tuple[dict[str, jax.Array], list[int], list[int]]:
+    """One automaton holding several grammars side by side: states and tools renumbered with
+    per-grammar offsets, symbol classes refined so each class means one class in every grammar.
+    Returns the device tables and each grammar's state and tool offsets."""
+    if len(factories) == 1:
+        return factories[0].device_tables(), [0], [0]
+    grammars = [f.grammar for f in factories]
+    joint_of = np.stack([g.symbol_class for g in grammars], axis=1)  # [symbols, G]
+    _, first_symbol, joint = np.unique(joint_of, axis=0, return_index=True, return_inverse=True)
+    joint = joint.reshape(-1).astype(np.int32)
+    classes = next(c for c in _CLASS_BUCKETS if c >= len(first_symbol))
+    states = _pow2_at_least(sum(g.table.shape[0] for g in grammars), _STATE_BUCKET_MIN)
+    table = np.zeros((states, classes), np.int32)
+    info = np.tile(np.array([UNREACHABLE, -1, -1, -1], np.int32), (states, 1))
+    q_offsets, t_offsets, q, t = [], [], 0, 0
+    for g in grammars:
+        n = g.table.shape[0]
+        table[q:q + n, : len(first_symbol)] = g.table[:, g.symbol_class[first_symbol]] + q
+        shift = lambda a: np.where(a >= 0, a + t, -1)  # noqa: E731
+        info[q:q + n] = np.stack([g.dist, shift(g.lo), shift(g.hi), g.depth], axis=1)
+        q_offsets.append(q)
+        t_offsets.append(t)
+        q, t = q + n, t + g.num_tools
+    device = dict(table=jnp.asarray(table),
+                  token_classes=jnp.asarray(joint[factories[0].symbols.symbols]),
+                  state_info=jnp.asarray(info))
+    return device, q_offsets, t_offsets
+
+
+def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarConstraint:
+    """The constraint for a batch whose rows may follow different grammars (requests of
+    different tool sets decoded together). Rows no part names (batch padding) follow the first
+    part's grammar with all its tools and its budget."""
+    factories = list(dict.fromkeys(p.factory for p in parts))
+    tables, q_offsets, t_offsets = _merged_tables(factories)
+    which = {id(f): i for i, f in enumerate(factories)}
+    total_tools = sum(f.grammar.num_tools for f in factories)
+    tool_pad = _pow2_at_least(total_tools + 1, 8)
+    tools = tool_pad - 1
+    lengths = np.full((batch, tools), UNREACHABLE, np.int32)
+    start = np.zeros(batch, np.int32)
+    budget = np.zeros(batch, np.int32)
+    covered = np.zeros(batch, bool)
+    for part in parts:
+        i = which[id(part.factory)]
+        g, t0 = part.factory.grammar, t_offsets[i]
+        rows = np.asarray(list(part.rows), np.int64)
+        allowed = np.ones((len(rows), g.num_tools), bool) if part.allowed is None else part.allowed
+        lengths[rows, t0:t0 + g.num_tools] = np.where(allowed, g.call_length, UNREACHABLE)
+        need = np.zeros(len(rows), bool)
+        if part.require_call is not None and g.num_tools:
+            need[:] = part.require_call
+        # a row may be forced to call only if its shortest allowed call fits the budget
+        fits = (1 + lengths[rows].min(axis=1, initial=UNREACHABLE)) <= part.budget
+        start[rows] = q_offsets[i] + np.where(need & fits, g.start_call, g.start)
+        budget[rows] = part.budget
+        covered[rows] = True
+    if not covered.all():
+        first = parts[0].factory.grammar
+        pad = ~covered
+        lengths[np.ix_(pad, np.arange(first.num_tools))] = first.call_length
+        start[pad] = first.start
+        budget[pad] = parts[0].budget
+    # sparse table for range-min of each row's allowed tools' call lengths (others: unreachable)
+    levels = [lengths]
+    while (1 << len(levels)) <= tools:
+        prev, half = levels[-1], 1 << (len(levels) - 1)
+        nxt = prev.copy()
+        nxt[:, : tools - half] = np.minimum(prev[:, : tools - half], prev[:, half:])
+        levels.append(nxt)
+    symbols = factories[0].symbols
+    return GrammarConstraint(
+        budget=jnp.asarray(budget),
+        shortest_call=jnp.asarray(np.stack(levels, axis=1)),
+        start=jnp.asarray(start),
+        token_lengths=_device_array(symbols.lengths),
+        position=_device_array(symbols.position),
+        log2=jnp.asarray(np.floor(np.log2(np.maximum(np.arange(tool_pad), 1))).astype(np.int32)),
+        longer_than=symbols.longer_than,
+        **tables,
+    )
+
+
+_DEVICE_ARRAYS: dict[int, tuple[np.ndarray, jax.Array]] = {}
+
+
+def _device_array(host: np.ndarray) -> jax.Array:
+    """Tokenizer-wide arrays copied to the device once."""
+    hit = _DEVICE_ARRAYS.get(id(host))
+    if hit is None or hit[0] is not host:
+        hit = _DEVICE_ARRAYS[id(host)] = (host, jnp.asarray(host))
+    return hit[1]
