@@ -371,3 +371,5 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+from needle_router.server.commands import playground, serve  # noqa: E402
+main.add_command(serve); main.add_command(playground)
