@@ -37,6 +37,9 @@ def examples_dir(tmp_path_factory) -> Path:
     (root / "registries" / "shop").mkdir(parents=True)
     (root / "tools.json").write_text(json.dumps(TOOLS))
     (root / "registries" / "shop" / "tools.json").write_text(json.dumps(TOOLS[:2]))
+    (root / "registries" / "py").mkdir()
+    (root / "registries" / "py" / "tools.py").write_text(
+        'def ring(room: str) -> str:\n    """Ring the bell in a room."""\n    return room\n\nTOOLS = [ring]\n')
     (root / "registries" / "link").mkdir()
     os.symlink(base / "secret.json", root / "registries" / "link" / "tools.json")
     return root
@@ -292,9 +295,12 @@ def test_files_cannot_escape_their_folder(server, examples_dir):
     assert (examples_dir.parent / "secret.json").read_text().count(SECRET) == 1
     status, body, _ = raw(server, "GET", "/playground/examples")
     listed = {e["path"] for e in json.loads(body)["examples"]}
-    assert listed == {"tools.json", "registries/shop/tools.json"}  # not the symlink pointing out
+    # not the symlink pointing out
+    assert listed == {"tools.json", "registries/shop/tools.json", "registries/py/tools.py"}
     status, body, _ = raw(server, "GET", "/playground/examples/registries/shop/tools.json")
     assert status == 200 and json.loads(body) == TOOLS[:2]
+    status, body, _ = raw(server, "GET", "/playground/examples/registries/py/tools.py")
+    assert status == 200 and json.loads(body)[0]["function"]["name"] == "ring"  # a tools.py, as JSON
 
     attempts = [
         "/playground/examples/../secret.json",

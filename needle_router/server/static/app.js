@@ -151,7 +151,7 @@ async function run() {
 document.addEventListener("DOMContentLoaded", () => {
   $("run").addEventListener("click", run);
   $("query").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) run(); });
-  $("tools").addEventListener("input", checkTools);
+  $("tools").addEventListener("input", () => { $("example").value = ""; checkTools(); });
   $("example").addEventListener("change", (e) => loadExample(e.target.value));
   $("upload").addEventListener("change", async (e) => {
     const file = e.target.files[0];
