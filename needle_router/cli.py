@@ -369,7 +369,82 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
         click.echo(f"exported {path}")
 
 
+# ------------------------------------------------------------------------------------ eval
+
+@main.command("eval")
+@click.option("--suite", "-s", required=True, metavar="heldout|bfcl|FILE.jsonl",
+              help="heldout: the synthetic held-out set (tools never trained on); bfcl: BFCL's "
+                   "simple_python, multiple, parallel, parallel_multiple, irrelevance; or a JSONL "
+                   "file of {query, tools, calls} lines.")
+@click.option("--model", "-m", default=None, help=MODEL_HELP)
+@click.option("--compare", "compare_model", default=None, metavar="OTHER",
+              help="A second model (weights directory or preset) evaluated on the same cases.")
+@click.option("--categories", "-c", default=None, help="Comma-separated categories to run (default: all).")
+@click.option("--limit", "-n", default=None, type=click.IntRange(min=1), help="At most N cases per category.")
+@click.option("--out", "-o", default=None, type=click.Path(dir_okay=False),
+              help="Write the JSON report here (and the chart beside it as .png).")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
+              help="Write the per-category accuracy chart here (PNG).")
+@click.option("--heldout-n", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Size of the held-out suite.")
+@click.option("--max-new-tokens", default=256, show_default=True, type=click.IntRange(16, 512),
+              help="Answer budget per request.")
+@click.option("--batch", "max_batch", default=16, show_default=True, type=click.IntRange(1, 128),
+              help="Most requests decoded together.")
+@click.option("--worst", default=10, show_default=True, type=click.IntRange(min=0),
+              help="How many of the worst failures to list.")
+def eval_command(suite: str, model: str | None, compare_model: str | None, categories: str | None,
+                 limit: int | None, out: str | None, plot_path: str | None, heldout_n: int,
+                 max_new_tokens: int, max_batch: int, worst: int) -> None:
+    """Evaluate a model on a suite: per-category accuracy, routing metrics, worst failures."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    suites = _trainer_import("needle_trainer.evaluation.suites")
+    run = _trainer_import("needle_trainer.evaluation.run")
+    report_mod = _trainer_import("needle_trainer.evaluation.report")
+    bfcl = _trainer_import("needle_trainer.evaluation.bfcl")
+    from needle_trainer.data.jsonl import DataFileError
+
+    cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
+    try:
+        label, cases = suites.load_suite(suite, cats, limit, heldout_n=heldout_n)
+    except bfcl.BfclMissing as err:
+        raise click.ClickException(str(err)) from None
+    except (ValueError, FileNotFoundError, DataFileError) as err:
+        raise _BadInput(str(err)) from None
+    if not cases:
+        raise _BadInput(f"--suite {suite}: no cases to evaluate")
+    console = Console(stderr=True)
+    reports = []
+    for which in [model] + ([compare_model] if compare_model else []):
+        loaded = _load(which)
+        if loaded.untrained:
+            console.print(f"[yellow]warning:[/yellow] {loaded.label}")
+        from needle_router.engine import Engine, get_engine
+
+        engine = get_engine(which) if which is None or isinstance(which, str) else Engine(loaded)
+        with Progress(TextColumn(f"routing {len(cases)} cases"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("", total=len(cases))
+            reports.append(run.evaluate_model(engine, cases, label, max_new_tokens=max_new_tokens,
+                                              max_batch=max_batch, worst=worst,
+                                              progress=lambda k: bar.advance(task, k)))
+    report = reports[0]
+    if compare_model:
+        report["compare"] = run.compare_summary(reports[1])
+    report_mod.print_table(report, Console(width=None if sys.stdout.isatty() else 160))
+    png = plot_path or (str(Path(out).with_suffix(".png")) if out else None)
+    if out:
+        report_mod.write_json(report, out)
+        console.print(f"wrote {out}")
+    if png:
+        refs = list(report_mod.REFERENCE) if suite == "bfcl" else []
+        report_mod.plot(report, png, references=refs)
+        console.print(f"wrote {png}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-from needle_router.server.commands import playground, serve  # noqa: E402
-main.add_command(serve); main.add_command(playground)

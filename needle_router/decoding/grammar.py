@@ -375,6 +375,13 @@ class ConstraintFactory:
             return self._device
 
 
+# A batch of several grammars gets coarse shapes: every new shape compiles the decode loop
+# again (seconds for needle-26m on a CPU), while a larger table only costs memory.
+_MERGED_STATES_MIN = 8192
+_MERGED_CLASSES = (128, NUM_SYMBOLS)
+_MERGED_TOOLS_MIN = 64
+
+
 def _merged_tables(factories: Sequence[ConstraintFactory]) -> tuple[dict[str, jax.Array], list[int], list[int]]:
     """One automaton holding several grammars side by side: states and tools renumbered with
     per-grammar offsets, symbol classes refined so each class means one class in every grammar.
@@ -385,16 +392,16 @@ def _merged_tables(factories: Sequence[ConstraintFactory]) -> tuple[dict[str, ja
     joint_of = np.stack([g.symbol_class for g in grammars], axis=1)  # [symbols, G]
     _, first_symbol, joint = np.unique(joint_of, axis=0, return_index=True, return_inverse=True)
     joint = joint.reshape(-1).astype(np.int32)
-    classes = next(c for c in _CLASS_BUCKETS if c >= len(first_symbol))
-    states = _pow2_at_least(sum(g.table.shape[0] for g in grammars), _STATE_BUCKET_MIN)
+    classes = next(c for c in _MERGED_CLASSES if c >= len(first_symbol))
+    states = _pow2_at_least(sum(g.num_states for g in grammars), _MERGED_STATES_MIN)
     table = np.zeros((states, classes), np.int32)
     info = np.tile(np.array([UNREACHABLE, -1, -1, -1], np.int32), (states, 1))
     q_offsets, t_offsets, q, t = [], [], 0, 0
     for g in grammars:
-        n = g.table.shape[0]
-        table[q:q + n, : len(first_symbol)] = g.table[:, g.symbol_class[first_symbol]] + q
+        n = g.num_states  # the padding rows after them are never reached
+        table[q:q + n, : len(first_symbol)] = g.table[:n, g.symbol_class[first_symbol]] + q
         shift = lambda a: np.where(a >= 0, a + t, -1)  # noqa: E731
-        info[q:q + n] = np.stack([g.dist, shift(g.lo), shift(g.hi), g.depth], axis=1)
+        info[q:q + n] = np.stack([g.dist, shift(g.lo), shift(g.hi), g.depth], axis=1)[:n]
         q_offsets.append(q)
         t_offsets.append(t)
         q, t = q + n, t + g.num_tools
@@ -412,7 +419,7 @@ def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarCons
     tables, q_offsets, t_offsets = _merged_tables(factories)
     which = {id(f): i for i, f in enumerate(factories)}
     total_tools = sum(f.grammar.num_tools for f in factories)
-    tool_pad = _pow2_at_least(total_tools + 1, 8)
+    tool_pad = _pow2_at_least(total_tools + 1, 8 if len(factories) == 1 else _MERGED_TOOLS_MIN)
     tools = tool_pad - 1
     lengths = np.full((batch, tools), UNREACHABLE, np.int32)
     start = np.zeros(batch, np.int32)

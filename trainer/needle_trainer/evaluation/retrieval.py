@@ -1,0 +1,75 @@
+"""Retrieval recall@k: does the retrieval head rank the expected tools in its top k when a
+query's right tools sit among ``pool`` tools (DESIGN.md: recall@5 with 100 tools bound)?
+
+Distractors are tools of the suite's other examples (deterministic draw). Each tool is
+embedded once, rendered exactly as the router renders it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from needle_router.engine import Engine
+from needle_router.render import query_tokens, tool_tokens
+from needle_router.tools import assign_internal_names, to_tool_specs
+from needle_router.tools.errors import ToolSpecError
+from needle_trainer.evaluation.suites import Case
+
+DISTRACTOR_UNIVERSE = 400  # distinct tools drawn from; keeps embedding cost bounded
+
+
+def _tool_name(tool: Any) -> str | None:
+    if isinstance(tool, dict):
+        fn = tool.get("function", tool)
+        return fn.get("name") if isinstance(fn, dict) else None
+    return getattr(tool, "__name__", None)
+
+
+def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 100, seed: int = 0,
+                max_queries: int = 300) -> dict[str, Any] | None:
+    """Mean fraction of expected tools in the top ``k`` of ``pool`` candidates, over cases
+    with calls (at most ``max_queries``); None when the suite has no such cases."""
+    rng = random.Random(seed)
+    tools: dict[str, Any] = {}
+    for c in cases:
+        for t in c.tools:
+            name = _tool_name(t)
+            if name and name not in tools:
+                tools[name] = t
+    with_calls = [c for c in cases if c.calls][:max_queries]
+    if not with_calls or len(tools) < 2:
+        return None
+    universe = list(tools)
+    rng.shuffle(universe)
+    universe = universe[:DISTRACTOR_UNIVERSE]
+    tok = engine.tokenizer
+    needed = dict.fromkeys(universe)
+    for c in with_calls:
+        needed.update(dict.fromkeys(call["name"] for call in c.calls))
+    names, rendered = [], []
+    for name in needed:
+        try:
+            (spec,) = assign_internal_names(to_tool_specs([tools[name]]))
+        except (ToolSpecError, KeyError):
+            continue
+        names.append(name)
+        rendered.append(tool_tokens(tok, spec))
+    emb = dict(zip(names, engine.embed(rendered)))
+    queries = engine.embed([query_tokens(tok, c.query) for c in with_calls])
+    recalls = []
+    for c, q in zip(with_calls, queries):
+        expected = [n for n in dict.fromkeys(call["name"] for call in c.calls) if n in emb]
+        if not expected:
+            continue
+        others = [n for n in universe if n in emb and n not in expected]
+        candidates = expected + rng.sample(others, min(len(others), pool - len(expected)))
+        scores = np.stack([emb[n] for n in candidates]) @ q
+        top = {candidates[i] for i in np.argsort(-scores, kind="stable")[:k]}
+        recalls.append(sum(n in top for n in expected) / len(expected))
+    if not recalls:
+        return None
+    return {"k": k, "pool": pool, "queries": len(recalls), "recall": 100.0 * float(np.mean(recalls))}
