@@ -448,3 +448,5 @@ def eval_command(suite: str, model: str | None, compare_model: str | None, categ
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+from needle_router.server.commands import playground, serve  # noqa: E402
+main.add_command(serve); main.add_command(playground)

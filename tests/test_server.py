@@ -331,3 +331,22 @@ def test_playground_page_and_assets(server):
         status, body, headers = raw(server, "GET", asset)
         assert status == 200 and body, asset
     assert raw(server, "GET", "/static/missing.js")[0] == 404
+
+
+# --- the load test ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_bench_server_short_run(capsys):
+    """bench_server.py end to end, briefly: its own server process, a baseline and one level."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_bench_server", ROOT / "benchmarks" / "bench_server.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.main(["--model", "needle-tiny", "--clients", "4", "--seconds", "2", "--baseline-seconds", "1",
+                       "--warmup-seconds", "1", "--max-batch", "4", "--max-new-tokens", "32"])
+    out = capsys.readouterr().out
+    assert "| baseline: 1 client, sequential | 1 |" in out and "| concurrent clients | 4 |" in out
+    assert [r["clients"] for r in rows] == [1, 4]
+    for row in rows:
+        assert row["ok"] > 0 and row["errors"] == 0 and row["lost"] == 0
+        assert row["p50"] <= row["p99"]

@@ -37,6 +37,8 @@ def _options(default_port: int):
             click.option("--top-k", default=8, show_default=True, type=click.IntRange(1)),
             click.option("--max-batch", default=32, show_default=True, type=click.IntRange(1, 128)),
             click.option("--batch-wait-ms", default=2.0, show_default=True, type=click.FloatRange(0)),
+            click.option("--access-log/--no-access-log", default=True, show_default=True,
+                         help="Log one line per request."),
             click.option("--max-new-tokens", default=256, show_default=True, type=click.IntRange(16, 512),
                          help="Answer budget in tokens per request."),
         ]
@@ -48,7 +50,7 @@ def _options(default_port: int):
 
 def _run(*, host: str, port: int, model: str | None, timeout_s: float, max_body_bytes: int,
          allow_origins: tuple[str, ...], examples_dir: str | None, top_k: int, max_batch: int,
-         batch_wait_ms: float, max_new_tokens: int, page: bool) -> None:
+         batch_wait_ms: float, max_new_tokens: int, access_log: bool, page: bool) -> None:
     try:
         import uvicorn
 
@@ -82,7 +84,7 @@ def _run(*, host: str, port: int, model: str | None, timeout_s: float, max_body_
     else:
         click.echo(f"OpenAI-compatible API: {base}/v1   (playground: {base}/)", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_keep_alive=5,
-                server_header=False)
+                server_header=False, access_log=access_log)
 
 
 @click.command()
