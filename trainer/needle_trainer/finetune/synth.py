@@ -1,0 +1,233 @@
+"""Synthesise training examples for exactly the tools of a user's registry.
+
+Every example shows the user's whole registry (in a shuffled order; sometimes a random subset
+that still contains the target tools, as retrieval would show) and is one of:
+
+* ``single``: one call, ``per_tool`` per tool, phrased from the tool's name, description and
+  parameters (:mod:`.templates`) or with the data engine's generic pattern;
+* ``parallel``: 2-3 requests joined in one query (the same tool twice, or different tools);
+* ``no_call``: chit-chat, requests for tools the registry lacks, near misses in the registry's
+  own words, a request for a tool that is not shown (:mod:`.no_call`);
+* ``confusable``: for pairs of look-alike tools (shared name words or parameters), both tools
+  with queries said in their own name words, plus the pair in one query.
+
+Every example passes :func:`needle_trainer.data.validate.validate_example`; queries are unique
+by :func:`needle_trainer.data.validate.dedupe_key`; the result is a pure function of the specs
+and the arguments.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from needle_router.tools import ToolSpec
+from needle_trainer.data.catalogue import default_catalogue
+from needle_trainer.data.generate import DataConfig, Request, augment, catalogue_request, join_requests, query_text
+from needle_trainer.data.phrasing import request_parts, words
+from needle_trainer.data.validate import Rejected, dedupe_key, validate_example
+from needle_trainer.finetune.hints import GENERIC_VERBS, CatalogueBank, RegistryValues, tokens
+from needle_trainer.finetune.no_call import NoCallSource
+from needle_trainer.finetune.templates import ToolProfile, tool_request
+
+NO_CALL_MIX = (("chit_chat", 0.28), ("missing_tool", 0.3), ("near_miss", 0.27), ("tool_absent", 0.15))
+SUBSET_RATE = 0.15                 # examples that show only part of the registry
+MAX_CONFUSABLE_PAIRS_PER_TOOL = 3
+NOISE = DataConfig(typo=0.08, disfluent=0.05, lowercase=0.25)
+
+
+@dataclass(frozen=True)
+class ConfusablePair:
+    first: str
+    second: str
+    shared: tuple[str, ...]        # what makes them look alike (name words, parameter names)
+
+
+def confusable_pairs(specs: Sequence[ToolSpec]) -> list[ConfusablePair]:
+    """Pairs of tools that look alike: a shared subject word in their names, or the same
+    required parameters. At most a few per tool, the most alike first."""
+    scored = []
+    for a, b in itertools.combinations(specs, 2):
+        name_a = set(tokens(words(a.name))) - GENERIC_VERBS
+        name_b = set(tokens(words(b.name))) - GENERIC_VERBS
+        params_a = set((a.parameters.get("properties") or {}))
+        params_b = set((b.parameters.get("properties") or {}))
+        shared_words = sorted(name_a & name_b)
+        shared_params = sorted(params_a & params_b)
+        same_required = bool(a.required) and sorted(a.required) == sorted(b.required)
+        if not shared_words and not same_required:
+            continue
+        union = len(name_a | name_b) or 1
+        score = len(shared_words) / union + 0.5 * len(shared_params) / (len(params_a | params_b) or 1)
+        scored.append((score, a.name, b.name, tuple(shared_words + [f"param:{p}" for p in shared_params])))
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    per_tool: dict[str, int] = {}
+    out = []
+    for _, a, b, shared in scored:
+        if per_tool.get(a, 0) >= MAX_CONFUSABLE_PAIRS_PER_TOOL or per_tool.get(b, 0) >= MAX_CONFUSABLE_PAIRS_PER_TOOL:
+            continue
+        per_tool[a] = per_tool.get(a, 0) + 1
+        per_tool[b] = per_tool.get(b, 0) + 1
+        out.append(ConfusablePair(a, b, shared))
+    return out
+
+
+class RegistrySynthesizer:
+    """Example maker for one registry (profiles, value hints and no-call sources built once)."""
+
+    def __init__(self, specs: Sequence[ToolSpec], seed: int = 0):
+        if not specs:
+            raise ValueError("synthesis needs at least one tool")
+        names = [s.name for s in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tool names must be unique, got {names}")
+        self.rng = random.Random(f"finetune:{seed}")
+        self.values = RegistryValues(self.rng)
+        self.values.reseed(f"finetune:{seed}")
+        domains = default_catalogue()
+        bank = CatalogueBank(domains)
+        self.profiles = {s.name: ToolProfile.build(s, bank, random.Random(f"hints:{seed}:{s.name}")) for s in specs}
+        self.openai = {s.name: s.to_openai() for s in specs}
+        self.names = names
+        self.no_calls = NoCallSource(list(self.profiles.values()), domains)
+        self.pairs = confusable_pairs(specs)
+
+    # ------------------------------------------------------------------ pieces
+    def _tools(self, targets: set[str], allow_subset: bool = True) -> list[dict[str, Any]]:
+        names = list(self.names)
+        if allow_subset and len(names) > 2 and self.rng.random() < SUBSET_RATE:
+            others = [n for n in names if n not in targets]
+            keep = self.rng.randint(max(0, 2 - len(targets)), max(0, len(others) - 1))
+            names = sorted(targets) + self.rng.sample(others, keep)
+        self.rng.shuffle(names)
+        return [self.openai[n] for n in names]
+
+    def _request(self, name: str, action_source: str | None = None) -> Request:
+        return tool_request(self.profiles[name], self.values, action_source=action_source)
+
+    def _calls_example(self, requests: list[Request], kind: str, **meta: Any) -> dict[str, Any]:
+        parts, tags = augment(join_requests([r.parts for r in requests], self.rng), self.rng, NOISE)
+        return {
+            "query": query_text(parts),
+            "tools": self._tools({r.name for r in requests}),
+            "calls": [{"name": r.name, "arguments": r.arguments} for r in requests],
+            "meta": {"kind": kind, "source": "synth", "augment": tags,
+                     "exempt": [[i, *p] for i, r in enumerate(requests) for p in sorted(r.exempt)], **meta},
+        }
+
+    def single(self, name: str) -> dict[str, Any]:
+        return self._calls_example([self._request(name)], "single")
+
+    def parallel(self) -> dict[str, Any]:
+        n = self.rng.choice((2, 2, 2, 3))
+        first = self.rng.choice(self.names)
+        chosen = [first]
+        while len(chosen) < n:
+            if self.rng.random() < 0.3:
+                chosen.append(first)
+            elif self.pairs and self.rng.random() < 0.25:
+                pair = self.rng.choice(self.pairs)
+                chosen = [pair.first, pair.second][:n] + chosen[2:] if len(chosen) == 1 else chosen + [pair.first]
+            else:
+                chosen.append(self.rng.choice(self.names))
+        return self._calls_example([self._request(c) for c in chosen[:n]], "parallel")
+
+    def confusable(self, pair: ConfusablePair, which: str) -> dict[str, Any]:
+        """One side of a look-alike pair (``which`` = its name) said in its own name words, or
+        both sides in one query (``which`` = "both")."""
+        meta = {"pair": [pair.first, pair.second]}
+        if which == "both":
+            order = [pair.first, pair.second]
+            self.rng.shuffle(order)
+            return self._calls_example([self._request(n, "name") for n in order], "confusable", **meta)
+        return self._calls_example([self._request(which, "name")], "confusable", **meta)
+
+    def no_call(self, sub: str | None = None) -> dict[str, Any]:
+        rng = self.rng
+        sub = sub or rng.choices([k for k, _ in NO_CALL_MIX], [w for _, w in NO_CALL_MIX])[0]
+        tools = None
+        if sub == "tool_absent" and len(self.names) < 2:
+            sub = "missing_tool"
+        if sub == "chit_chat":
+            parts = self.no_calls.chit_chat(rng)
+        elif sub == "near_miss":
+            parts = self.no_calls.near_miss(rng)
+        elif sub == "tool_absent":
+            absent = rng.choice(self.names)
+            parts = self._request(absent).parts
+            others = [n for n in self.names if n != absent]
+            shown = rng.sample(others, rng.randint(1, len(others)))
+            tools = [self.openai[n] for n in shown]
+        else:
+            found = self.no_calls.foreign_tool(rng)
+            if found is None:
+                sub, parts = "chit_chat", self.no_calls.chit_chat(rng)
+            elif found[0] == "catalogue":
+                parts = catalogue_request(found[1], self.values).parts
+            else:
+                tool = found[1]
+                parts = request_parts(tool.name, tool.schema, self.values)[0]
+        parts, tags = augment(parts, rng, NOISE)
+        return {"query": query_text(parts), "tools": tools if tools is not None else self._tools(set()),
+                "calls": [], "meta": {"kind": "no_call", "no_call": sub, "source": "synth", "augment": tags,
+                                      "exempt": []}}
+
+
+class _Collector:
+    """Keeps valid examples with unseen queries; counts rejects by reason."""
+
+    def __init__(self) -> None:
+        self.examples: list[dict[str, Any]] = []
+        self.seen: set[str] = set()
+        self.rejected: dict[str, int] = {}
+
+    def offer(self, example: dict[str, Any]) -> bool:
+        try:
+            validate_example(example)
+        except Rejected as exc:
+            self.rejected[exc.reason] = self.rejected.get(exc.reason, 0) + 1
+            return False
+        key = dedupe_key(example["query"])
+        if key in self.seen:
+            self.rejected["duplicate query"] = self.rejected.get("duplicate query", 0) + 1
+            return False
+        self.seen.add(key)
+        self.examples.append(example)
+        return True
+
+    def fill(self, make, n: int, tries_per_example: int = 8) -> int:
+        made = 0
+        for _ in range(n * tries_per_example):
+            if made >= n:
+                break
+            made += self.offer(make())
+        return made
+
+
+def synthesize(specs: list[ToolSpec], *, per_tool: int = 200, seed: int = 0, no_call_fraction: float = 0.15,
+               parallel_fraction: float = 0.15) -> list[dict[str, Any]]:
+    """Training examples for exactly these tools (see the module docstring for the kinds).
+
+    ``per_tool`` single-call examples per tool, plus confusable-pair examples; parallel and
+    no-call examples are added so that they make up about ``parallel_fraction`` and
+    ``no_call_fraction`` of the result. Deterministic for a seed; the order is shuffled."""
+    if not 0 <= no_call_fraction < 1 or not 0 <= parallel_fraction < 1 or no_call_fraction + parallel_fraction >= 1:
+        raise ValueError("no_call_fraction and parallel_fraction must be in [0, 1) and sum to less than 1")
+    synth = RegistrySynthesizer(specs, seed)
+    out = _Collector()
+    for name in synth.names:
+        out.fill(lambda: synth.single(name), per_tool)
+    per_side = max(2, per_tool // 10) if per_tool else 0
+    for pair in synth.pairs:
+        for which in (pair.first, pair.second):
+            out.fill(lambda: synth.confusable(pair, which), per_side)
+        out.fill(lambda: synth.confusable(pair, "both"), max(1, per_side // 2) if per_tool else 0)
+    calls = len(out.examples)
+    total = calls / (1 - no_call_fraction - parallel_fraction)
+    out.fill(synth.parallel, round(total * parallel_fraction))
+    out.fill(synth.no_call, round(total * no_call_fraction))
+    synth.rng.shuffle(out.examples)
+    return out.examples

@@ -1,0 +1,249 @@
+"""Queries for one user tool, from its name, description, parameter names/descriptions and types.
+
+A :class:`ToolProfile` is computed once per tool: the action phrases its description and name
+suggest ("Dim or brighten the lights in a room..." -> "dim the lights", "brighten the lights in
+the"), the labels and units of its parameters and the hinted schema values are drawn from. A
+request then varies the frame (prefixes, questions, terse commands), the action, the parameter
+phrases and their order; a share uses the data engine's generic pattern
+(:func:`needle_trainer.data.phrasing.request_parts`) as is.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from needle_router.tools import ToolSpec
+from needle_trainer.data.generate import Parts, Request
+from needle_trainer.data.phrasing import request_parts, verb_phrase, words
+from needle_trainer.data.values import Filled, ValueMaker
+from needle_trainer.finetune.hints import CatalogueBank, hinted_schema, tokens
+
+PREFIXES = ("", "", "", "", "please ", "can you ", "could you ", "i need to ", "i want to ", "i'd like to ",
+            "help me ", "hey, ", "go ahead and ", "would you ", "can you please ", "pls ", "quick one: ",
+            "i need you to ", "let's ", "could you please ", "ok ", "hi, can you ", "mind if you ",
+            "would you mind to ", "you can ", "time to ", "i would like to ", "just ", "now ")
+SUFFIXES = ("", "", "", "", " please", "?", " thanks", ".", " for me", " thx", " asap", " now", "!",
+            " please and thank you", " when you get a chance", ", thanks!")
+QUESTION_FRAMES = ("can you {a}?", "could you {a}?", "would you {a}?", "is it possible to {a}?",
+                   "any chance you can {a}?", "how about you {a}?", "can we {a}?", "will you {a}?")
+_PREPS = r"(?:in|of|for|to|on|from|at|by|with|into|between|inside|under|via)"
+_VAGUE_OBJECT = re.compile(rf"\s+{_PREPS}\s+(?:a|an|two|one|some|any|a given|a specific|the given|its|their)\b.*$")
+_CUT_AFTER_COMMA = re.compile(r"\s*(at|and|optionally|without|so|which|then|a|an|the|in|for|e\.g\.|"
+                              r"including|if|when|with|by|so that|returning|giving)\b")
+_PARTICLES = frozenset("on off up down out over back".split())
+_PREPOSITIONS = frozenset("to from for in into on at with".split())
+_INDEFINITE = re.compile(r"\b(?:a|an|a given|a specific|the given)\b")
+_LOCATIVE = re.compile(r"\b(room|location|place|city|zone|area|speaker|region|site|venue|destination)\b")
+_UNIT_WORDS = {"minutes": "minutes", "minute": "minutes", "seconds": "seconds", "hours": "hours",
+               "days": "days", "nights": "nights", "percent": "%", "stars": "stars", "guests": "guests",
+               "passengers": "passengers", "people": "people", "bags": "bags", "km": "km", "miles": "miles"}
+
+
+def _third_person_to_imperative(word: str) -> str:
+    if word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def description_actions(description: str) -> list[str]:
+    """Action phrases from a description's first sentence: imperative, lowercase, without
+    parentheses; vague objects ("in a room") dropped or made definite; "X or Y" split."""
+    first = re.split(r"(?<=[.!?])\s", description.strip(), maxsplit=1)[0].rstrip(".!? ")
+    first = re.sub(r"\s*\([^)]*\)", "", first)
+    first = re.split(r"\s*[;:—]\s*|\s+-\s+", first)[0].strip()
+    if len(first.split()) < 2:
+        return []
+    head, *rest = first.split()
+    lead = head.lower()
+    if lead in ("the", "a", "an", "current", "all", "today's", "live"):
+        bases = [f"get {first[0].lower() + first[1:]}", f"show me {first[0].lower() + first[1:]}"]
+    else:
+        verb = _third_person_to_imperative(lead)
+        if rest and rest[0] == "or" and len(rest) > 1:          # "Dim or brighten the lights"
+            bases = [" ".join([verb, *rest[2:]]), " ".join([rest[1], *rest[2:]])]
+        else:
+            bases = [" ".join([verb, *rest])]
+    out = []
+    for base in bases:
+        head_part, comma, tail = base.partition(",")
+        short = head_part if comma and len(head_part.split()) >= 3 and _CUT_AFTER_COMMA.match(tail) else base
+        for variant in (_VAGUE_OBJECT.sub("", short), _INDEFINITE.sub("the", short)):
+            variant = " ".join(variant.split())
+            if len(variant.split()) >= 2 and variant not in out:
+                out.append(variant)
+    return out
+
+
+def name_action(name: str, rng: random.Random) -> str:
+    """The tool name said as an action: ``turn_on_lights`` -> "turn on the lights" / "turn the
+    lights on", ``add_to_itinerary`` -> "add to my itinerary"; otherwise phrasing's verb_phrase."""
+    w = words(name).split()
+    if len(w) >= 3 and w[1] in _PARTICLES:
+        obj = " ".join(w[2:])
+        return rng.choice((f"{w[0]} {w[1]} the {obj}", f"{w[0]} {w[1]} {obj}", f"{w[0]} the {obj} {w[1]}"))
+    if len(w) >= 3 and w[1] in _PREPOSITIONS:
+        return f"{w[0]} {w[1]} {rng.choice(('', 'the ', 'my '))}{' '.join(w[2:])}"
+    return verb_phrase(name, rng)
+
+
+def _label_forms(key: str, node: Mapping[str, Any]) -> list[str]:
+    forms = [words(key)]
+    desc = (node.get("description") or "").strip()
+    short = re.split(r"[,;:(]|\be\.g\.|\.\s|\.$", desc)[0].strip().lower()
+    if short and len(short.split()) <= 3 and short not in forms and not short.startswith(
+            ("how", "what", "which", "who", "where", "when", "why", "true", "the ", "a ", "an ")):
+        forms.append(short)
+    return forms
+
+
+def _unit(key: str, node: Mapping[str, Any]) -> str | None:
+    label = words(key).split()
+    for w in reversed(label):
+        if w in _UNIT_WORDS:
+            return _UNIT_WORDS[w]
+    desc = (node.get("description") or "").lower()
+    if node.get("type") in ("integer", "number"):
+        for w, unit in _UNIT_WORDS.items():
+            if re.search(rf"\b(in|of) {w}\b", desc):
+                return unit
+    return None
+
+
+@dataclass
+class ToolProfile:
+    """What phrasing needs to know about one user tool (computed once)."""
+
+    spec: ToolSpec
+    schema: dict[str, Any]                    # hinted (x- keys), for value generation only
+    actions: list[str]
+    labels: dict[str, list[str]]
+    units: dict[str, str | None]
+    vocabulary: set[str]                      # content words of the name, description, parameters
+    required: frozenset[str] = frozenset()
+    shared_enums: frozenset[str] = frozenset()   # enum parameters whose values another parameter shares
+    unit_counts: dict[str, int] | None = None
+
+    @classmethod
+    def build(cls, spec: ToolSpec, bank: CatalogueBank, rng: random.Random) -> "ToolProfile":
+        props = spec.parameters.get("properties") or {}
+        vocab = set(tokens(f"{words(spec.name)} {spec.description}"))
+        for key, node in props.items():
+            vocab |= set(tokens(f"{words(key)} {node.get('description') or ''}"))
+        schema = hinted_schema(spec.parameters, spec.name, vocab, bank, rng)
+        enums = {k: {str(v) for v in n["enum"]} for k, n in props.items() if "enum" in n}
+        shared = frozenset(k for k, vals in enums.items() if any(vals & o for j, o in enums.items() if j != k))
+        units = {k: _unit(k, n) for k, n in props.items()}
+        counts: dict[str, int] = {}
+        for u in units.values():
+            if u:
+                counts[u] = counts.get(u, 0) + 1
+        return cls(spec, schema, description_actions(spec.description),
+                   {k: _label_forms(k, n) for k, n in props.items()}, units, vocab,
+                   frozenset(spec.parameters.get("required", [])), shared, counts)
+
+    @property
+    def name_words(self) -> list[str]:
+        return words(self.spec.name).split()
+
+
+def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], filled: Filled,
+                     rng: random.Random, first: bool) -> str:
+    """Words that introduce one argument's value (the value's text appears verbatim)."""
+    label = rng.choice(profile.labels.get(key) or [words(key)])
+    v = filled.text
+    kind = node.get("type")
+    unit = profile.units.get(key)
+    if "enum" in node:
+        options = [f"{v} {label}", f"{label} {v}", f"with {label} {v}", f"{label}: {v}"]
+        if key not in profile.shared_enums:          # the value alone says which parameter it is
+            options += [v, v, f"as {v}"]
+    elif kind == "boolean":
+        options = [v]
+    elif kind in ("integer", "number"):
+        options = [f"{label} {v}", f"{label} to {v}", f"with {label} {v}", f"{label} of {v}", f"{label}: {v}",
+                   f"{label} = {v}", f"at {v}" if first else f"{label} at {v}"]
+        if unit:
+            spaced = f"{v}{unit}" if unit == "%" else f"{v} {unit}"
+            options += [f"{label} {spaced}", f"with {label} {spaced}"]
+            if (profile.unit_counts or {}).get(unit, 0) == 1:
+                options += [spaced, spaced, f"for {spaced}", f"to {spaced}", f"with {spaced}"]
+    elif kind in ("array", "object"):
+        options = [f"{label} {v}", f"{label}: {v}", f"with {label} {v}", f"for {v}"]
+    else:
+        options = [f"{label} {v}", f"with {label} {v}", f"{label}: {v}", f"{label} {v}",
+                   f"{label} \"{v}\"", f"where the {label} is {v}", f"{label} set to {v}"]
+        if first and key in profile.required:        # unlabelled only where it cannot be confused
+            options += [v, f"for {v}", f"on {v}", f"for {v}"]
+            if _LOCATIVE.search(words(key)):
+                options += [f"in the {v}", f"in {v}", f"for the {v}", f"on the {v}", f"at {v}"]
+        if re.search(r"\b(text|comment|message|note|summary|reason|body)\b", words(key)):
+            options += [f"saying \"{v}\"", f"saying {v}", f": {v}", f"because {v}" if "reason" in key else
+                        f"that says {v}"]
+    return rng.choice(options)
+
+
+def _chosen_parameters(profile: ToolProfile, rng: random.Random, optional_rate: float) -> list[str]:
+    props = profile.schema.get("properties") or {}
+    required = set(profile.schema.get("required", []))
+    return [k for k in props if k in required or rng.random() < optional_rate]
+
+
+def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: float = 0.4,
+                 generic_rate: float = 0.2, action_source: str | None = None) -> Request:
+    """One request for this tool: query parts, the call's arguments and exempt paths.
+
+    ``action_source`` forces "name" (the tool name's own words: what tells near-twin tools
+    apart) or "description"; by default both are used, plus the generic pattern."""
+    rng = values.rng
+    name = profile.spec.name
+    if action_source is None and rng.random() < generic_rate:
+        parts, args, exempt = request_parts(name, profile.schema, values, optional_rate)
+        return Request(parts, name, args, exempt)
+    source = action_source or ("description" if profile.actions and rng.random() < 0.5 else "name")
+    action = rng.choice(profile.actions) if source == "description" and profile.actions else \
+        name_action(name, rng)
+    terse = source != "description" and rng.random() < 0.1     # "lights kitchen"
+    if terse:
+        action = " ".join(profile.name_words[1:] or profile.name_words)
+    props = profile.schema.get("properties") or {}
+    keys = _chosen_parameters(profile, rng, optional_rate)
+    if rng.random() < 0.6:
+        rng.shuffle(keys)
+    phrases: Parts = []
+    arguments: dict[str, Any] = {}
+    exempt: set[tuple[str, ...]] = set()
+    for i, key in enumerate(keys):
+        node = props[key]
+        filled = values.value(node)
+        phrase = parameter_phrase(profile, key, node, filled, rng, first=i == 0)
+        at = phrase.rfind(filled.text) if filled.text else -1
+        joiner = rng.choice((" ", " ", " ", ", ", " and ")) if i else " "
+        if at < 0:
+            phrases.append((joiner + phrase, False))
+        else:
+            phrases += [(joiner + phrase[:at], False), (filled.text, True),
+                        (phrase[at + len(filled.text):], False)]
+        arguments[key] = filled.value
+        if filled.exempt:
+            exempt.add((key,))
+    frame = rng.random()
+    if terse:
+        parts: Parts = [(action, False), *phrases]
+    elif frame < 0.18:                                      # a question around the whole request
+        lead, tail = rng.choice(QUESTION_FRAMES).split("{a}")
+        parts = [(lead + action, False), *phrases, (tail, False)]
+    elif frame < 0.26 and phrases:                        # values first: "for kitchen, turn on lights"
+        parts = [(rng.choice(("", "ok ", "so ")), False), *phrases, (", " + action, False),
+                 (rng.choice(SUFFIXES), False)]
+        parts[1] = (parts[1][0].lstrip(" ,").removeprefix("and "), parts[1][1])
+    else:
+        parts = [(rng.choice(PREFIXES) + action, False), *phrases, (rng.choice(SUFFIXES), False)]
+    return Request(parts, name, arguments, exempt)
