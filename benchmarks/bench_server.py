@@ -95,12 +95,17 @@ class Connection:
     Content-Length body.
     """
 
+    IDLE_S = 2.0  # reconnect after this long unused: the server drops keep-alive connections idle 5 s
+
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.last_used = 0.0
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is not None and time.monotonic() - self.last_used > self.IDLE_S:
+            await self.close()
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
@@ -114,6 +119,7 @@ class Connection:
             headers = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
             headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
             data = await self.reader.readexactly(int(headers.get("content-length", "0")))
+            self.last_used = time.monotonic()
             if headers.get("connection", "").lower() == "close":
                 await self.close()
             return status, data
@@ -211,7 +217,7 @@ async def compile_batches(url: str, tools: list, max_batch: int, timeout_s: floa
             for _ in range(2):
                 await asyncio.wait_for(asyncio.gather(*(
                     conns[i].post("/v1/chat/completions", _body(tools, QUERIES[i % len(QUERIES)]))
-                    for i in range(size))), timeout_s)
+                    for i in range(size)), return_exceptions=True), timeout_s)
     finally:
         for conn in conns:
             await conn.close()

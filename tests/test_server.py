@@ -127,10 +127,11 @@ def test_named_function_and_auto(client):
 
 
 def test_tool_choice_none_and_tool_results(client):
-    res = client.chat.completions.create(model="needle-tiny", messages=[{"role": "user", "content": QUERY}],
-                                         tools=TOOLS, tool_choice="none")
-    assert res.choices[0].message.tool_calls is None
-    assert res.choices[0].finish_reason == "stop" and res.choices[0].message.content
+    for kwargs in ({"tools": TOOLS, "tool_choice": "none"}, {}):  # "none", and no tools at all
+        res = client.chat.completions.create(model="needle-tiny", messages=[{"role": "user", "content": QUERY}],
+                                             **kwargs)
+        assert res.choices[0].message.tool_calls is None
+        assert res.choices[0].finish_reason == "stop" and res.choices[0].message.content
 
     # a conversation ending with tool results gets text, not another call (agent loops end)
     messages = [{"role": "user", "content": QUERY},
@@ -230,6 +231,8 @@ def test_schema_errors_are_422_naming_the_field(client, server):
           "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "tool_choice.function.name"),
         ({"messages": [{"role": "user", "content": QUERY}], "stream": "yes"}, "stream"),
         ({"messages": [{"role": "user", "content": QUERY}], "n": 2}, "n"),
+        ({"messages": [{"role": "user", "content": QUERY}], "tool_choice": "required"}, "tool_choice"),
+        ({"messages": [{"role": "assistant", "content": "hi"}], "tools": TOOLS}, "messages"),
     ]
     for payload, field in cases:
         status, body = post_chat(server, payload)
@@ -241,6 +244,9 @@ def test_schema_errors_are_422_naming_the_field(client, server):
 
     status, body = raw(server, "POST", "/v1/chat/completions", b"{not json", {"content-type": "application/json"})[:2]
     assert status == 400 and json.loads(body)["error"]["param"] == "body"
+    deep = b"[" * 100_000 + b"]" * 100_000
+    status, body = raw(server, "POST", "/v1/chat/completions", deep, {"content-type": "application/json"})[:2]
+    assert status == 400 and b"Traceback" not in body
 
 
 def test_body_limit_413(strict):
@@ -261,16 +267,26 @@ def test_timeout_504_and_no_traceback_on_internal_error(strict):
     status, body = post_chat(strict, {"messages": [{"role": "user", "content": QUERY}], "tools": TOOLS})
     assert status == 504 and json.loads(body)["error"]["code"] == "timeout"
 
+    # a client trickling its body is cut off by the same timeout
+    import socket
+
+    with socket.create_connection((strict.host, strict.port), timeout=60) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"messages\"")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 504")
+
     # a fault inside routing (a router option the library rejects) is a bare 500
-    pool = strict.app.state.pool
+    pool, settings = strict.app.state.pool, strict.app.state.settings
     saved = dict(pool.options)
     pool.options["top_k"] = 0
+    settings.timeout_s = 60.0
     try:
         status, body = post_chat(strict, {"messages": [{"role": "user", "content": QUERY}],
                                           "tools": [{"name": "fresh_tool", "parameters": {}}]})
     finally:
         pool.options.clear()
         pool.options.update(saved)
+        settings.timeout_s = 0.001
     assert status == 500
     assert b"Traceback" not in body and b"top_k" not in body
     assert json.loads(body)["error"]["type"] == "server_error"

@@ -104,6 +104,8 @@ async def _read_json(request: Request, limit: int) -> Any:
         return json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError) as err:
         raise RequestError("body", f"not valid JSON ({err})", status=400) from None
+    except RecursionError:
+        raise RequestError("body", "JSON nested too deeply", status=400) from None
 
 
 def _error(status: int, message: str, *, param: str | None = None, kind: str = "invalid_request_error",
@@ -135,9 +137,12 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             raise RequestError("tool_choice", str(err)) from None
 
     async def chat_completions(request: Request) -> Response:
-        try:
+        async def handle() -> tuple[ChatJob, RouteResult | None]:
             job = parse_chat_request(await _read_json(request, settings.max_body_bytes))
-            result = await asyncio.wait_for(answer(job), settings.timeout_s)
+            return job, await answer(job)
+
+        try:  # the timeout covers reading the body too (a client trickling bytes)
+            job, result = await asyncio.wait_for(handle(), settings.timeout_s)
         except _TooLarge:
             return _error(413, f"request body is larger than {settings.max_body_bytes} bytes",
                           code="request_too_large")

@@ -8,7 +8,7 @@ for the JSON and the streamed (server-sent events) answer. Needle routes, it doe
   no new call, so agent loops end;
 * ``tool_choice``: ``"auto"`` (default; may answer with no call), ``"required"`` (must call
   one of the tools), ``{"type": "function", "function": {"name": X}}`` (must call X),
-  ``"none"`` (never calls: the model runs with no tools).
+  ``"none"`` (never calls; the answer is a short text, and the model does not run).
 """
 
 from __future__ import annotations
@@ -180,8 +180,8 @@ def parse_chat_request(body: Any) -> ChatJob:
             _text(message["content"], f"messages[{i}].content")
     tools = _check_tools(body.get("tools"))
     choice, name = _tool_choice(body.get("tool_choice"), tools)
-    if body.get("tool_choice") is not None and not tools and choice != "none":
-        raise RequestError("tool_choice", "tool_choice needs tools")
+    if not tools and choice == "required":
+        raise RequestError("tool_choice", "'required' needs tools")
     n = body.get("n", 1)
     if n is not None and _expect(n, int, "n", "an integer") != 1:
         raise RequestError("n", "only n=1 is supported")
@@ -206,10 +206,11 @@ def parse_chat_request(body: Any) -> ChatJob:
     query = _text(messages[last].get("content"), f"messages[{last}].content")
     if not query.strip():
         raise RequestError(f"messages[{last}].content", "the query is empty (or only whitespace)")
+    if choice == "none" or not tools:  # nothing to choose from: no need to run the model
+        job.text = NO_TOOL_TEXT
+        return job
     job.query = query
-    if choice == "none":
-        job.tools = []
-    elif choice == "required":
+    if choice == "required":
         job.require_call = True
     elif choice == "function":
         job.require_call, job.allowed = True, [name]  # type: ignore[list-item]
