@@ -67,7 +67,7 @@ class ServerSettings:
     allow_origins: list[str] = field(default_factory=list)
     examples_dir: Path | None = field(default_factory=default_examples_dir)
     router_cache: int = 32
-    top_k: int = 8
+    top_k: int | None = None  # None: the router's own default
     max_batch: int = 32
     batch_wait_ms: float = 2.0
     max_new_tokens: int = 256
@@ -116,9 +116,11 @@ def _error(status: int, message: str, *, param: str | None = None, kind: str = "
 def create_app(settings: ServerSettings | None = None) -> Starlette:
     """The app for ``settings``; the model loads (and compiles, with ``warmup``) at startup."""
     settings = settings or ServerSettings()
-    pool = RouterPool(settings.model, size=settings.router_cache, top_k=settings.top_k,
-                      max_batch=settings.max_batch, batch_wait_ms=settings.batch_wait_ms,
-                      max_new_tokens=settings.max_new_tokens)
+    options: dict[str, Any] = {"max_batch": settings.max_batch, "batch_wait_ms": settings.batch_wait_ms,
+                               "max_new_tokens": settings.max_new_tokens}
+    if settings.top_k is not None:
+        options["top_k"] = settings.top_k
+    pool = RouterPool(settings.model, size=settings.router_cache, **options)
     state: dict[str, Any] = {"model_id": "needle", "untrained": True, "started": int(time.time())}
 
     async def answer(job: ChatJob) -> RouteResult | None:

@@ -34,7 +34,8 @@ def _options(default_port: int):
             click.option("--examples", "examples_dir", default=None, type=click.Path(file_okay=False, exists=True),
                          help="Folder with tools.json / registries/*/tools.json for the playground. "
                               "Default: the repository's examples/."),
-            click.option("--top-k", default=8, show_default=True, type=click.IntRange(1)),
+            click.option("--top-k", default=None, type=click.IntRange(1),
+                         help="Tools shown to the model per query (default: the router's)."),
             click.option("--max-batch", default=32, show_default=True, type=click.IntRange(1, 128)),
             click.option("--batch-wait-ms", default=2.0, show_default=True, type=click.FloatRange(0)),
             click.option("--access-log/--no-access-log", default=True, show_default=True,
@@ -49,7 +50,7 @@ def _options(default_port: int):
 
 
 def _run(*, host: str, port: int, model: str | None, timeout_s: float, max_body_bytes: int,
-         allow_origins: tuple[str, ...], examples_dir: str | None, top_k: int, max_batch: int,
+         allow_origins: tuple[str, ...], examples_dir: str | None, top_k: int | None, max_batch: int,
          batch_wait_ms: float, max_new_tokens: int, access_log: bool, page: bool) -> None:
     try:
         import uvicorn
