@@ -103,13 +103,15 @@ def free_date(rng: random.Random) -> str:
 def free_time(rng: random.Random) -> str:
     hour, minute = rng.randint(6, 22), rng.choice((0, 0, 15, 30, 30, 45))
     h12, ampm = hour % 12 or 12, "am" if hour < 12 else "pm"
-    return rng.choice((f"{hour:02d}:{minute:02d}", f"{h12}:{minute:02d} {ampm}", f"{h12}{ampm}" if not minute
-                       else f"{h12}:{minute:02d}{ampm}", "noon" if hour == 12 and not minute else f"{hour}:{minute:02d}"))
+    compact = f"{h12}{ampm}" if not minute else f"{h12}:{minute:02d}{ampm}"
+    plain = "noon" if hour == 12 and not minute else f"{hour}:{minute:02d}"
+    return rng.choice((f"{hour:02d}:{minute:02d}", f"{h12}:{minute:02d} {ampm}", compact, plain))
 
 
 def identifier(rng: random.Random) -> str:
     prefix = rng.choice(("", "", "#", "A-", "ID-", "X", "REF-"))
-    return prefix + "".join(rng.choice(string.digits + string.ascii_uppercase[:6]) for _ in range(rng.choice((5, 6, 8))))
+    alphabet = string.digits + string.ascii_uppercase[:6]
+    return prefix + "".join(rng.choice(alphabet) for _ in range(rng.choice((5, 6, 8))))
 
 
 class CatalogueBank:
