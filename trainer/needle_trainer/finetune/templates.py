@@ -210,9 +210,9 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     source = action_source or ("description" if profile.actions and rng.random() < 0.5 else "name")
     action = rng.choice(profile.actions) if source == "description" and profile.actions else \
         name_action(name, rng)
-    terse = action_source is None and source == "name" and rng.random() < 0.1    # "lights kitchen"
-    if terse:
-        action = " ".join(profile.name_words[1:] or profile.name_words)
+    terse = action_source is None and source == "name" and rng.random() < 0.1    # "cancel booking FL7K2Q"
+    if terse:                                  # the verb stays: it is what tells get_x from cancel_x
+        action = " ".join(profile.name_words)
     props = profile.schema.get("properties") or {}
     keys = _chosen_parameters(profile, rng, optional_rate)
     if rng.random() < 0.6:
