@@ -369,6 +369,57 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
         click.echo(f"exported {path}")
 
 
+# -------------------------------------------------------------------------------- finetune
+
+@main.command()
+@click.option("--tools", "tools_file", required=True, type=click.Path(dir_okay=False),
+              help="The app's tools: a .py with TOOLS = [...], or a .json / .yaml list of schemas.")
+@click.option("--data", "data_file", default=None, type=click.Path(dir_okay=False),
+              help="Your own examples (JSONL: {query, calls} or the original Needle format); bad lines are skipped.")
+@click.option("--examples-per-tool", default=150, show_default=True, type=click.IntRange(min=5),
+              help="Synthesised single-call examples per tool (plus parallel and no-call ones).")
+@click.option("--epochs", default=3.0, show_default=True, type=click.FloatRange(min=0.01), help="Passes over the training split.")
+@click.option("--lora-rank", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Rank of the LoRA adapters on the attention projections.")
+@click.option("--full", is_flag=True, help="Train every weight instead of LoRA adapters.")
+@click.option("--minutes", default=20.0, show_default=True, type=click.FloatRange(min=0.1), help="Time limit for training.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Output folder (default: finetuned/<tools file name>).")
+@click.option("--base", default=None, help="Model to start from. " + MODEL_HELP)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
+@click.option("--holdout", "holdout_file", default=None, type=click.Path(dir_okay=False),
+              help="Hand-written {query, calls} JSONL, never trained on: scored for base and tuned in the report.")
+@click.option("--eval-every", default=50, show_default=True, type=click.IntRange(min=1), help="Steps between validations.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epochs: float, lora_rank: int,
+             full: bool, minutes: float, out_dir: str | None, base: str | None, resume: bool,
+             holdout_file: str | None, eval_every: int, seed: int) -> None:
+    """Fine-tune the model on your own tools (synthesised examples + yours) on this machine."""
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from needle_router.tools import ToolSpecError, ToolsFileError, assign_internal_names, load_tools_file, to_tool_specs
+
+    workflow = _trainer_import("needle_trainer.finetune.workflow")
+    try:
+        specs = assign_internal_names(to_tool_specs(load_tools_file(tools_file)))
+    except (ToolsFileError, ToolSpecError) as err:
+        raise _BadInput(f"{tools_file}: {err}") from None
+    if not specs:
+        raise _BadInput(f"{tools_file}: the tool list is empty")
+    out = Path(out_dir or Path("finetuned") / Path(tools_file).stem)
+    console = Console(stderr=True)
+    try:
+        report = workflow.run(specs, out, tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
+                              per_tool=examples_per_tool, epochs=epochs, lora_rank=None if full else lora_rank,
+                              minutes=minutes, base=base, resume=resume, eval_every=eval_every, seed=seed,
+                              console=console)
+    except workflow.FinetuneInputError as err:
+        raise _BadInput(str(err)) from None
+    workflow.print_summary(report, out, Console())
+
+
 # ------------------------------------------------------------------------------------ eval
 
 @main.command("eval")
@@ -387,15 +438,15 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
               help="Write the per-category accuracy chart here (PNG).")
 @click.option("--heldout-n", default=500, show_default=True, type=click.IntRange(min=1),
               help="Size of the held-out suite.")
-@click.option("--max-new-tokens", default=256, show_default=True, type=click.IntRange(16, 512),
-              help="Answer budget per request.")
-@click.option("--batch", "max_batch", default=16, show_default=True, type=click.IntRange(1, 128),
-              help="Most requests decoded together.")
+@click.option("--max-new-tokens", default=384, show_default=True, type=click.IntRange(16, 512),
+              help="Answer budget per request (BFCL's longest reference answer takes 282 tokens).")
+@click.option("--batch", "max_batch", default=None, type=click.IntRange(1, 128),
+              help="Most requests decoded together (default: 1 on a CPU, 32 on an accelerator).")
 @click.option("--worst", default=10, show_default=True, type=click.IntRange(min=0),
               help="How many of the worst failures to list.")
 def eval_command(suite: str, model: str | None, compare_model: str | None, categories: str | None,
                  limit: int | None, out: str | None, plot_path: str | None, heldout_n: int,
-                 max_new_tokens: int, max_batch: int, worst: int) -> None:
+                 max_new_tokens: int, max_batch: int | None, worst: int) -> None:
     """Evaluate a model on a suite: per-category accuracy, routing metrics, worst failures."""
     from pathlib import Path
 
@@ -419,13 +470,16 @@ def eval_command(suite: str, model: str | None, compare_model: str | None, categ
         raise _BadInput(f"--suite {suite}: no cases to evaluate")
     console = Console(stderr=True)
     reports = []
-    for which in [model] + ([compare_model] if compare_model else []):
-        loaded = _load(which)
-        if loaded.untrained:
-            console.print(f"[yellow]warning:[/yellow] {loaded.label}")
-        from needle_router.engine import Engine, get_engine
+    from needle_router.engine import get_engine
+    from needle_router.model.weights import WeightsError
 
-        engine = get_engine(which) if which is None or isinstance(which, str) else Engine(loaded)
+    for which in [model] + ([compare_model] if compare_model else []):
+        try:
+            engine = get_engine(which)
+        except WeightsError as err:
+            raise click.ClickException(str(err)) from None
+        if engine.loaded.untrained:
+            console.print(f"[yellow]warning:[/yellow] {engine.loaded.label}")
         with Progress(TextColumn(f"routing {len(cases)} cases"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task("", total=len(cases))
@@ -446,7 +500,13 @@ def eval_command(suite: str, model: str | None, compare_model: str | None, categ
         console.print(f"wrote {png}")
 
 
+# ----------------------------------------------------------------------- serve, playground
+
+from needle_router.server.commands import playground, serve  # noqa: E402
+
+main.add_command(serve)
+main.add_command(playground)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-from needle_router.server.commands import playground, serve  # noqa: E402
-main.add_command(serve); main.add_command(playground)

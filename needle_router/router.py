@@ -33,7 +33,7 @@ from needle_router.render import MAX_QUERY_TOKENS, tool_tokens
 from needle_router.tokenizer.specials import CALL_ID, NO_CALL_ID
 from needle_router.tools.errors import ToolSpecError
 from needle_router.tools.from_schema import to_tool_specs
-from needle_router.tools.spec import ToolSpec, assign_internal_names
+from needle_router.tools.spec import ToolSpec, assign_internal_names, registry_fingerprint
 
 __all__ = ["InvokedCall", "NeedleRouter", "QueryError", "RouteResult", "ToolCall", "Usage", "parse_answer"]
 
@@ -101,6 +101,20 @@ def _clean_query(query: Any) -> str:
     return query
 
 
+DEFAULT_TOP_K = 8
+
+
+def _warn_other_tools(source: str, tuned: dict[str, Any], specs: Sequence[ToolSpec]) -> None:
+    bound, known = {s.name for s in specs}, set(tuned.get("tools", []))
+    new, missing = sorted(bound - known), sorted(known - bound)
+    detail = "; ".join(part for part in (
+        f"not tuned on: {', '.join(new)}" if new else "",
+        f"tuned on but not bound: {', '.join(missing)}" if missing else "",
+        "" if new or missing else "same names, different definitions") if part)
+    warnings.warn(f"model {source} was fine-tuned on another tool set ({detail}); routing may be "
+                  "less accurate for these tools", stacklevel=3)
+
+
 def _budget(max_new_tokens: int) -> int:
     if not isinstance(max_new_tokens, int) or not 16 <= max_new_tokens <= NEW_TOKEN_BUCKETS[-1]:
         raise ValueError(f"max_new_tokens must be an int in [16, {NEW_TOKEN_BUCKETS[-1]}], got {max_new_tokens!r}")
@@ -115,6 +129,7 @@ class NeedleRouter:
         model: ``None`` for the shipped default weights, a weights directory, or a preset name.
         top_k: with more tools than this, the retrieval head picks the ``top_k`` most relevant
             tools per query; only those are shown to the model and allowed by the grammar.
+            ``None``: 8, or for a model fine-tuned on a registry, that registry's size.
         constrained: decode under the tool set's grammar (every call parses and validates).
         min_confidence: calls whose confidence is below this become "no call".
         max_batch: most queries decoded together.
@@ -127,7 +142,7 @@ class NeedleRouter:
         tools: Iterable[Any] = (),
         model: str | os.PathLike | None = None,
         *,
-        top_k: int = 8,
+        top_k: int | None = None,
         constrained: bool = True,
         min_confidence: float | None = None,
         max_batch: int = 32,
@@ -136,7 +151,7 @@ class NeedleRouter:
     ) -> None:
         if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
             raise ToolSpecError(f"tools must be a list, got {type(tools).__name__}")
-        if not isinstance(top_k, int) or top_k < 1:
+        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
             raise ValueError(f"top_k must be a positive int, got {top_k!r}")
         if min_confidence is not None and not 0.0 <= float(min_confidence) <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
@@ -148,6 +163,11 @@ class NeedleRouter:
         self.min_confidence = min_confidence
         self.max_batch = max_batch
         self.engine: Engine = get_engine(model)
+        tuned = self.engine.loaded.info.get("extra", {}).get("finetune") or {}
+        if top_k is None:
+            top_k = max(DEFAULT_TOP_K, int(tuned.get("top_k", 0)))
+        if tuned and specs and registry_fingerprint(specs) != tuned.get("tools_fingerprint"):
+            _warn_other_tools(self.engine.loaded.source, tuned, specs)
         self.batch_wait_s = max(0.0, float(batch_wait_ms)) / 1000.0
         grammar = compile_grammar(specs)
         by_name = {s.internal_name: s for s in specs}

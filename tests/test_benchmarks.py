@@ -103,3 +103,16 @@ def test_bench_data_prints_its_tables():
                "--no-harvest")
     assert "| warm: generate + validate + tokenize | 256 |" in out
     assert "| packed with segment ids |" in out and "| encoder |" in out
+
+
+def test_bench_eval_prints_batched_vs_sequential_table():
+    import importlib.util as iu
+    import pytest
+
+    if iu.find_spec("bfcl_eval") is None:
+        pytest.skip('bfcl-eval is not installed (pip install --no-deps "bfcl-eval==2026.3.23")')
+    out = _run("benchmarks/bench_eval.py", "--model", "needle-tiny", "--subset", "1", "--batches", "1,4",
+               "--limit", "2", "--batch", "4")
+    assert "| run | entries | mean answer tokens | max_batch | cold s (compiles) | warm s |" in out
+    assert re.search(r"\| subset \(1 per category\) \| 5 \| [\d.]+ \| 4 \| .* \| [\d.]+x \|", out)
+    assert re.search(r"\| whole suite, as `eval` runs it \| 10 \|", out)

@@ -236,6 +236,25 @@ def test_new_tool_set_with_same_shapes_does_not_recompile(tiny_scrambled):
     check_answer(out[0].tokens, VOCAB, b)
 
 
+def test_tool_sets_of_different_sizes_share_one_program(tiny_scrambled):
+    """Small grammars are padded to shared coarse shapes: a new tool set never recompiles."""
+    cfg, params = tiny_scrambled
+    gen = Generator(params, cfg)
+    one = assign_internal_names(to_tool_specs([{"name": "alpha", "parameters": {"type": "object", "properties": {
+        "x": {"type": "string"}}}}]))
+    grammar_one = compile_grammar(one)
+    req = [encoder_input(query_tokens(TOK, "hi"), [tool_tokens(TOK, one[0])])]
+    gen.generate(req, max_new_tokens=32, constraint=ConstraintFactory(grammar_one, TOK)(None, 1, 32))
+    before = compile_count()
+    grammar_all = compile_grammar(SPECS)
+    assert grammar_all.table.shape != grammar_one.table.shape and grammar_all.num_tools != 1
+    tools = [tool_tokens(TOK, s) for s in grammar_order(SPECS, grammar_all)]
+    req = [encoder_input(query_tokens(TOK, "hi"), tools)[:30]]
+    out = gen.generate(req, max_new_tokens=32, constraint=ConstraintFactory(grammar_all, TOK)(None, 1, 32))
+    assert compile_count() == before
+    check_answer(out[0].tokens, VOCAB, SPECS)
+
+
 def test_special_tokens_are_single_symbols():
     g = compile_grammar(SPECS[:1])
     f = ConstraintFactory(g, TOK)

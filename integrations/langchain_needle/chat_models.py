@@ -80,7 +80,7 @@ class NeedleChat(BaseChatModel):
     """LangChain chat model backed by :class:`needle_router.NeedleRouter` (see module docs)."""
 
     model: str | None = Field(default=None, description="weights directory or preset; None = shipped default")
-    top_k: int = 8
+    top_k: int | None = None
     constrained: bool = True
     min_confidence: float | None = None
     max_new_tokens: int = 256

@@ -362,16 +362,28 @@ class ConstraintFactory:
         rows = batch if allowed_tools is None else allowed_tools.shape[0]
         return batch_constraint([ConstraintRows(self, range(rows), allowed_tools, require_call, budget)], batch)
 
+    @property
+    def fits_coarse(self) -> bool:
+        """Small enough for the shared coarse shapes (most tool sets are)."""
+        g = self.grammar
+        return (g.num_states <= _MERGED_STATES_MIN and g.table.shape[1] <= _MERGED_CLASSES[0]
+                and g.num_tools < _MERGED_TOOLS_MIN)
+
     def device_tables(self) -> dict[str, jax.Array]:
-        """This grammar's tables on the device, made once (a batch of this grammar alone)."""
+        """This grammar's tables on the device, made once (a batch of this grammar alone): in the
+        shared coarse shapes when it fits them, so a new tool set does not recompile the decode
+        loop, else in its own."""
         with self._lock:
             if self._device is None:
-                g = self.grammar
-                self._device = dict(
-                    table=jnp.asarray(g.table),
-                    token_classes=jnp.asarray(g.symbol_class[self.symbols.symbols]),
-                    state_info=jnp.asarray(np.stack([g.dist, g.lo, g.hi, g.depth], axis=1)),
-                )
+                if self.fits_coarse:
+                    self._device = _merged_tables([self], alone=False)[0]
+                else:
+                    g = self.grammar
+                    self._device = dict(
+                        table=jnp.asarray(g.table),
+                        token_classes=jnp.asarray(g.symbol_class[self.symbols.symbols]),
+                        state_info=jnp.asarray(np.stack([g.dist, g.lo, g.hi, g.depth], axis=1)),
+                    )
             return self._device
 
 
@@ -382,11 +394,13 @@ _MERGED_CLASSES = (128, NUM_SYMBOLS)
 _MERGED_TOOLS_MIN = 64
 
 
-def _merged_tables(factories: Sequence[ConstraintFactory]) -> tuple[dict[str, jax.Array], list[int], list[int]]:
+def _merged_tables(factories: Sequence[ConstraintFactory],
+                   alone: bool = True) -> tuple[dict[str, jax.Array], list[int], list[int]]:
     """One automaton holding several grammars side by side: states and tools renumbered with
     per-grammar offsets, symbol classes refined so each class means one class in every grammar.
-    Returns the device tables and each grammar's state and tool offsets."""
-    if len(factories) == 1:
+    Returns the device tables and each grammar's state and tool offsets. A single grammar
+    (``alone``) uses its cached tables."""
+    if alone and len(factories) == 1:
         return factories[0].device_tables(), [0], [0]
     grammars = [f.grammar for f in factories]
     joint_of = np.stack([g.symbol_class for g in grammars], axis=1)  # [symbols, G]
@@ -419,7 +433,8 @@ def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarCons
     tables, q_offsets, t_offsets = _merged_tables(factories)
     which = {id(f): i for i, f in enumerate(factories)}
     total_tools = sum(f.grammar.num_tools for f in factories)
-    tool_pad = _pow2_at_least(total_tools + 1, 8 if len(factories) == 1 else _MERGED_TOOLS_MIN)
+    coarse = len(factories) > 1 or factories[0].fits_coarse
+    tool_pad = _pow2_at_least(total_tools + 1, _MERGED_TOOLS_MIN if coarse else 8)
     tools = tool_pad - 1
     lengths = np.full((batch, tools), UNREACHABLE, np.int32)
     start = np.zeros(batch, np.int32)

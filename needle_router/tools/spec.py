@@ -33,7 +33,7 @@ from needle_router.tools.naming import (
 )
 from needle_router.tools.schema import _empty_parameters, canonical_json, normalize_parameters
 
-__all__ = ["ToolSpec", "assign_internal_names", "tool_set_fingerprint"]
+__all__ = ["ToolSpec", "assign_internal_names", "registry_fingerprint", "tool_set_fingerprint"]
 
 
 @contextlib.contextmanager
@@ -248,4 +248,12 @@ def tool_set_fingerprint(specs: Iterable[ToolSpec]) -> str:
     h = hashlib.sha256()
     for spec in specs:
         h.update(f"{spec.fingerprint()}:{spec.internal_name}\n".encode())
+    return h.hexdigest()
+
+
+def registry_fingerprint(specs: Iterable[ToolSpec]) -> str:
+    """sha256 hex of a tool set regardless of order (what a fine-tuned model records)."""
+    h = hashlib.sha256()
+    for fp in sorted(spec.fingerprint() for spec in specs):
+        h.update(f"{fp}\n".encode())
     return h.hexdigest()

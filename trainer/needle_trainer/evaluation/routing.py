@@ -37,10 +37,22 @@ def _size(item: Mapping[str, Any]) -> int:
     return len(item["query"]) + len(json.dumps(item["tools"], ensure_ascii=False))
 
 
-def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_tokens: int = 256,
-            max_batch: int = 16, in_flight: int = 64,
+def default_batch() -> int:
+    """Most requests decoded together: 1 on a CPU, where a batch costs about as much as its rows
+    one by one and waits for its longest answer (benchmarks/bench_eval.py: 6.3 vs 4.1 entries/s
+    at max_batch 1 vs 4 on the 2-core CPU); 32 on an accelerator."""
+    import jax
+
+    return 1 if jax.default_backend() == "cpu" else 32
+
+
+def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_tokens: int = 384,
+            max_batch: int | None = None, in_flight: int = 64,
             progress: Callable[[int], None] | None = None) -> list[Prediction]:
-    """One :class:`Prediction` per item (``{"query", "tools"}``), in the items' order."""
+    """One :class:`Prediction` per item (``{"query", "tools"}``, optionally its own
+    ``max_new_tokens`` and ``require_call``), in the items' order. ``in_flight`` bounds the
+    requests queued at once (and with it memory); batches form from them."""
+    max_batch = max_batch or default_batch()
     order = sorted(range(len(items)), key=lambda i: _size(items[i]))
     out: list[Prediction | None] = [None] * len(items)
 
@@ -50,12 +62,13 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    router = NeedleRouter(item["tools"], model=engine, max_new_tokens=max_new_tokens,
-                                          max_batch=max_batch, batch_wait_ms=20.0)
+                    router = NeedleRouter(item["tools"], model=engine,
+                                          max_new_tokens=item.get("max_new_tokens", max_new_tokens),
+                                          max_batch=max_batch, batch_wait_ms=20.0 if max_batch > 1 else 0.0)
             except ToolSpecError as exc:
                 out[i] = Prediction(error=f"tools: {exc}")
             else:
-                res = await router.route(item["query"])
+                res = await router.route(item["query"], require_call=bool(item.get("require_call")))
                 out[i] = Prediction(
                     calls=[{"name": c.name, "arguments": c.arguments} for c in res.calls],
                     valid=[True] * len(res.calls) + [False] * len(res.errors),

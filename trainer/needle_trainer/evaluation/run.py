@@ -8,12 +8,12 @@ from typing import Any
 
 from needle_router.engine import Engine, get_engine
 from needle_trainer.evaluation import retrieval, scoring
-from needle_trainer.evaluation.routing import predict
+from needle_trainer.evaluation.routing import default_batch, predict
 from needle_trainer.evaluation.suites import Case
 
 
-def evaluate_model(model: Any, cases: Sequence[Case], suite: str, *, max_new_tokens: int = 256,
-                   max_batch: int = 16, worst: int = 10, recall_k: int = 5, recall_pool: int = 100,
+def evaluate_model(model: Any, cases: Sequence[Case], suite: str, *, max_new_tokens: int = 384,
+                   max_batch: int | None = None, worst: int = 10, recall_k: int = 5, recall_pool: int = 100,
                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The report of ``model`` (weights dir, preset, None for the default, or an Engine) on ``cases``."""
     engine: Engine = get_engine(model)
@@ -26,7 +26,7 @@ def evaluate_model(model: Any, cases: Sequence[Case], suite: str, *, max_new_tok
     report["timing"] = {
         "requests": len(cases), "wall_s": wall, "requests_per_s": len(cases) / max(wall, 1e-9),
         "mean_output_tokens": sum(p.output_tokens for p in preds) / max(len(preds), 1),
-        "max_batch": max_batch,
+        "max_batch": max_batch or default_batch(),
     }
     if recall_k and not any(c.bfcl is not None for c in cases):
         report["retrieval"] = retrieval.recall_at_k(engine, cases, k=recall_k, pool=recall_pool)

@@ -1,0 +1,109 @@
+"""`needle-router finetune` end to end on needle-tiny and a 3-tool registry (seconds)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from click.testing import CliRunner
+
+from needle_router import NeedleRouter
+from needle_router.cli import main
+
+REGISTRY = '''
+from typing import Literal
+
+
+def set_alarm(time: str, label: str = "") -> dict:
+    """Set an alarm.
+
+    Args:
+        time: When the alarm rings, e.g. "7:30".
+        label: A name for the alarm.
+    """
+    return {}
+
+
+def play_song(title: str, volume: int = 5) -> dict:
+    """Play a song by its title.
+
+    Args:
+        title: The song's title.
+        volume: Loudness from 1 to 10.
+    """
+    return {}
+
+
+def set_lights(room: Literal["kitchen", "bedroom", "office"], on: bool) -> dict:
+    """Switch the lights of a room on or off.
+
+    Args:
+        room: Which room.
+        on: True to switch on, False to switch off.
+    """
+    return {}
+
+
+TOOLS = [set_alarm, play_song, set_lights]
+'''
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    root = tmp_path_factory.mktemp("finetune")
+    tools = root / "tools.py"
+    tools.write_text(REGISTRY)
+    out = root / "out"
+    res = CliRunner().invoke(main, ["finetune", "--tools", str(tools), "--base", "needle-tiny", "--full",
+                                    "--examples-per-tool", "60", "--epochs", "6", "--minutes", "3",
+                                    "--eval-every", "40", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return tools, out, res.output
+
+
+def test_outputs_exist_and_load(tuned):
+    tools, out, output = tuned
+    for name in ("model.safetensors", "config.json", "tools.json", "report.json", "report.md", "curve.png",
+                 "data/train.jsonl", "data/validation.jsonl", "data/test.jsonl"):
+        assert (out / name).is_file(), name
+    assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    report = json.loads((out / "report.json").read_text())
+    assert report["tuned"]["n"] == len((out / "data/test.jsonl").read_text().splitlines())
+    assert "tuned exact" in output
+    from needle_router.tools import load_tools_file
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same tools: no warning
+        router = NeedleRouter(load_tools_file(tools), model=str(out))
+    assert router._binding.top_k >= 3
+    res = router.route_sync("switch the kitchen lights off")
+    assert all(c.name in {"set_alarm", "play_song", "set_lights"} for c in res.calls)
+
+
+def test_the_tuned_model_beats_its_base_on_its_test_split(tuned):
+    report = json.loads((tuned[1] / "report.json").read_text())
+    base, after = report["base"]["metrics"], report["tuned"]["metrics"]
+    assert after["tool_name_f1"] > base["tool_name_f1"] + 10
+    assert after["exact_match"] > base["exact_match"]
+
+
+def test_other_tools_warn(tuned):
+    def other(x: int) -> int:
+        """Another tool."""
+        return x
+
+    with pytest.warns(UserWarning, match="fine-tuned on another tool set"):
+        NeedleRouter([other], model=str(tuned[1]))
+
+
+def test_existing_output_needs_resume(tuned):
+    tools, out, _ = tuned
+    res = CliRunner().invoke(main, ["finetune", "--tools", str(tools), "--base", "needle-tiny", "--out", str(out)])
+    assert res.exit_code == 2 and "--resume" in res.output
+
+
+def test_bad_tools_file_is_one_line(tmp_path):
+    bad = tmp_path / "tools.json"
+    bad.write_text('[{"name": "x", "parameters": {"type": "object", "required": ["y"]}}]')
+    res = CliRunner().invoke(main, ["finetune", "--tools", str(bad), "--base", "needle-tiny", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "tools.json" in res.output and "Traceback" not in res.output

@@ -1,0 +1,230 @@
+"""Fine-tune a Needle model on one app's tool registry, on a laptop CPU.
+
+The loop is deliberately small: examples of the registry are encoded once, packed into
+fixed-shape batches (a pure function of the step, so ``resume`` continues exactly), trained
+with AdamW on LoRA adapters (or every weight), and judged every ``eval_every`` steps by routing
+the validation split through the real router. The best weights so far are always on disk as a
+loadable weights directory, so stopping early (time limit, no progress, Ctrl-C) loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from needle_router.engine import Engine
+from needle_router.model import Needle
+from needle_router.model.loading import LoadedModel, load_model
+from needle_router.model.weights import save_weights
+from needle_router.tools.spec import ToolSpec, registry_fingerprint
+from needle_trainer.checkpoint import Checkpoints
+from needle_trainer.config import LossSection
+from needle_trainer.data.encode import Encoded, Encoder
+from needle_trainer.data.pack import _Row, _write_row, empty_batch
+from needle_trainer.evaluate import route_examples
+from needle_trainer.finetune import lora
+from needle_trainer.losses import class_weights, weighted_cross_entropy
+from needle_trainer.step import TrainState
+
+
+@dataclass
+class FinetuneConfig:
+    out_dir: str
+    base: str | None = None          # weights dir or preset; None: the shipped default
+    lora_rank: int | None = 16       # None: full fine-tuning
+    lora_alpha: float = 32.0
+    epochs: float = 3.0
+    minutes: float | None = 20.0
+    learning_rate: float | None = None  # default: 2e-3 with LoRA, 5e-4 full
+    rows: int = 8                     # packed rows per batch
+    eval_every: int = 50
+    patience: int = 4                 # evaluations without progress before stopping
+    eval_examples: int = 100
+    max_new_tokens: int = 128
+    seed: int = 0
+
+    @property
+    def lr(self) -> float:
+        return self.learning_rate or (2e-3 if self.lora_rank else 5e-4)
+
+
+def _round_up(n: int, m: int) -> int:
+    return max(m, -(-n // m) * m)
+
+
+class BatchPlan:
+    """Shuffled, packed batches of the training examples: epoch ``e`` is a pure function of
+    (seed, e), so a step number names its batch exactly (resume needs no data state)."""
+
+    def __init__(self, examples: Sequence[Encoded], rows: int, seed: int):
+        if not examples:
+            raise ValueError("no training examples")
+        self.examples = examples
+        self.rows = rows
+        self.seed = seed
+        self.enc_len = min(2048, _round_up(max(len(e.enc) for e in examples), 64))
+        self.dec_len = _round_up(max(len(e.target) for e in examples), 16)
+        self._epoch: tuple[int, list[list[_Row]]] | None = None
+        self.per_epoch = len(self._pack(0))
+
+    def _pack(self, epoch: int) -> list[list[_Row]]:
+        order = list(range(len(self.examples)))
+        random.Random(f"{self.seed}:{epoch}").shuffle(order)
+        batches: list[list[_Row]] = []
+        rows: list[_Row] = []
+        for i in order:
+            ex = self.examples[i]
+            n, m = len(ex.enc), len(ex.target)
+            row = next((r for r in rows if r.n_enc + n <= self.enc_len and r.n_dec + m <= self.dec_len), None)
+            if row is None:
+                if len(rows) == self.rows:
+                    batches.append(rows)
+                    rows = []
+                row = _Row()
+                rows.append(row)
+            row.dec.append(ex)
+            row.n_enc += n
+            row.n_dec += m
+        if rows:
+            batches.append(rows)
+        return batches
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        epoch, index = divmod(step, self.per_epoch)
+        if self._epoch is None or self._epoch[0] != epoch:
+            self._epoch = (epoch, self._pack(epoch))
+        out = empty_batch(self.rows, self.enc_len, self.dec_len)
+        for r, row in enumerate(self._epoch[1][index]):
+            _write_row(out, r, row)
+        return out
+
+
+def make_step(model_cfg, frozen: Any, use_lora: bool, alpha: float, tx: optax.GradientTransformation):
+    """Jitted ``step(state, batch) -> (state, metrics)``; the state holds only what trains."""
+    model = Needle(model_cfg)
+    weights = class_weights(LossSection())
+
+    def loss_fn(trainable, batch):
+        params = lora.merge(frozen, trainable, alpha) if use_lora else trainable
+        logits = model.apply({"params": params}, batch["enc_tokens"], batch["enc_segments"], batch["enc_positions"],
+                             batch["dec_inputs"], batch["dec_segments"], batch["dec_positions"],
+                             method=Needle.packed_logits)
+        loss, metrics = weighted_cross_entropy(logits, batch["dec_targets"], batch["loss_class"], weights, 1e-4)
+        metrics["loss"] = loss
+        return loss, metrics
+
+    def step(state: TrainState, batch):
+        grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, batch)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return TrainState(params, opt_state, state.step + 1, state.rng), metrics
+
+    return jax.jit(step, donate_argnums=(0,))
+
+
+def tuned_metadata(specs: Sequence[ToolSpec], cfg: FinetuneConfig, base_label: str, step: int,
+                   metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """What a tuned weights directory records about its tuning (read back by the router)."""
+    return {"finetune": {
+        "tools_fingerprint": registry_fingerprint(specs),
+        "tools": [s.name for s in specs],
+        "top_k": len(specs),
+        "base": base_label,
+        "method": f"lora-r{cfg.lora_rank}" if cfg.lora_rank else "full",
+        "step": step,
+        "validation": dict(metrics),
+    }}
+
+
+def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: FinetuneConfig, *,
+             resume: bool = False, on_step: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train; the best weights (by validation exact match) end up in ``cfg.out_dir``. Returns a
+    summary with the history. Ctrl-C stops cleanly (``summary["stop"] == "interrupted"``)."""
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    loaded = load_model(cfg.base)
+    base = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), loaded.params)
+    encoder = Encoder()
+    plan = BatchPlan(encoder.encode_many(splits["train"]), cfg.rows, cfg.seed)
+    total = max(1, math.ceil(cfg.epochs * plan.per_epoch))
+    warmup = min(20, max(1, total // 10))
+    schedule = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, warmup, total, end_value=cfg.lr * 0.1)
+    tx = optax.chain(optax.clip_by_global_norm(1.0),
+                     optax.adamw(schedule, weight_decay=0.0 if cfg.lora_rank else 0.01))
+    trainable = lora.init_lora(base, cfg.lora_rank, cfg.seed) if cfg.lora_rank else base
+    state = TrainState(trainable, tx.init(trainable), jnp.zeros((), jnp.int32), jax.random.PRNGKey(cfg.seed))
+    ckpt = Checkpoints(out / "checkpoints", keep=1)
+    record: dict[str, Any] = {"best": -1.0, "best_step": None, "bad_evals": 0, "history": [], "config": asdict(cfg)}
+    if resume and ckpt.latest_step() is not None:
+        state, record = ckpt.restore(state)
+    step_fn = make_step(loaded.config, base, bool(cfg.lora_rank), cfg.lora_alpha, tx)
+    val = list(splits.get("validation") or [])[: cfg.eval_examples]
+
+    def merged(trainable_params):
+        return lora.merge(base, trainable_params, cfg.lora_alpha) if cfg.lora_rank else trainable_params
+
+    engine = Engine(LoadedModel(jax.tree.map(np.asarray, merged(state.params)), loaded.config, "finetuning", False, {}))
+
+    def evaluate(step: int) -> float:
+        engine.update_params(jax.tree.map(np.asarray, merged(state.params)))
+        res = route_examples(engine, val, max_new_tokens=cfg.max_new_tokens)
+        exact = res["metrics"]["exact_match"]
+        entry = {"step": step, "validation_exact_match": exact, "validation": res["metrics"]}
+        record["history"].append(entry)
+        if exact > record["best"]:
+            record.update(best=exact, best_step=step, bad_evals=0)
+            save_weights(out, jax.tree.map(np.asarray, merged(state.params)), loaded.config, quant="float32",
+                         extra_metadata=tuned_metadata(specs, cfg, loaded.label, step, res["metrics"]))
+        else:
+            record["bad_evals"] += 1
+        return exact
+
+    t0 = time.perf_counter()
+    step = int(state.step)
+    stop = "epochs"
+    losses: list[float] = []
+    try:
+        if step == 0 and not record["history"]:
+            evaluate(0)  # the base model's score, and a loadable output from the start
+        while step < total:
+            state, metrics = step_fn(state, plan.batch(step))
+            step += 1
+            losses.append(float(metrics["loss"]))
+            event: dict[str, Any] = {"step": step, "total": total, "loss": losses[-1]}
+            if step % cfg.eval_every == 0 or step == total:
+                event["validation_exact_match"] = evaluate(step)
+                event["train_loss"] = float(np.mean(losses[-cfg.eval_every:]))
+                record["history"][-1]["train_loss"] = event["train_loss"]
+                ckpt.save(state, record)
+                if record["bad_evals"] >= cfg.patience:
+                    stop = "no_progress"
+            if on_step is not None:
+                on_step(event)
+            if stop == "no_progress":
+                break
+            if cfg.minutes is not None and time.perf_counter() - t0 > cfg.minutes * 60:
+                stop = "time_limit"
+                break
+    except KeyboardInterrupt:
+        stop = "interrupted"
+    finally:
+        ckpt.close()
+    record_path = out / "finetune_log.json"
+    tmp = record_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({**record, "stop": stop, "steps": step, "total_steps": total,
+                               "seconds": time.perf_counter() - t0}, indent=1) + "\n")
+    tmp.replace(record_path)
+    return {"stop": stop, "steps": step, "total_steps": total, "best_exact_match": record["best"],
+            "best_step": record["best_step"], "history": record["history"], "seconds": time.perf_counter() - t0,
+            "base": loaded.label, "steps_per_epoch": plan.per_epoch, "enc_len": plan.enc_len}

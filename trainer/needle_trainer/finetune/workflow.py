@@ -1,0 +1,124 @@
+"""`needle-router finetune`: data for the registry, training, the report; one folder out.
+
+    OUT/
+      model.safetensors, config.json   tuned weights (NeedleRouter(tools, model="OUT") loads them)
+      tools.json                       the registry it was tuned on (its fingerprint is in config.json)
+      data/{train,validation,test}.jsonl
+      report.json, report.md, curve.png
+      finetune_log.json, checkpoints/  history and the state --resume continues from
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from needle_router.tools.spec import ToolSpec
+from needle_trainer.evaluation.report import _atomic_write
+from needle_trainer.finetune import data as ft_data
+from needle_trainer.finetune.report import score_split, write_report
+from needle_trainer.finetune.train import FinetuneConfig, finetune
+
+
+class FinetuneInputError(ValueError):
+    """The command's input cannot be used (message says what and where)."""
+
+
+def _prepare_data(specs: Sequence[ToolSpec], out: Path, data_file: str | None, per_tool: int, seed: int,
+                  console: Console) -> dict[str, list[dict]]:
+    examples = ft_data.synthesize(list(specs), per_tool=per_tool, seed=seed)
+    console.print(f"synthesised {len(examples):,} examples for {len(specs)} tools")
+    if data_file:
+        try:
+            mine, problems = ft_data.load_user_examples(data_file, list(specs))
+        except FileNotFoundError as err:
+            raise FinetuneInputError(f"--data {data_file}: {err}") from None
+        for problem in problems[:20]:
+            console.print(f"[yellow]skipped[/yellow] {problem}")
+        if len(problems) > 20:
+            console.print(f"[yellow]... and {len(problems) - 20} more bad lines skipped[/yellow]")
+        console.print(f"your examples: {len(mine)} used, {len(problems)} skipped")
+        examples += mine
+    splits = ft_data.split_per_tool(examples, seed=seed)
+    ft_data.write_splits(out, splits)
+    return splits
+
+
+def _read_splits(out: Path) -> dict[str, list[dict]]:
+    return {name: list(ft_data.read_split(out / "data" / f"{name}.jsonl")) for name in ("train", "validation", "test")}
+
+
+def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None = None,
+        holdout_file: str | None = None, per_tool: int = 150, epochs: float = 3.0, lora_rank: int | None = 16,
+        minutes: float | None = 20.0, base: str | None = None, resume: bool = False, eval_every: int = 50,
+        seed: int = 0, console: Console | None = None) -> dict[str, Any]:
+    """Everything ``needle-router finetune`` does; returns the report."""
+    console = console or Console(stderr=True)
+    out = Path(out)
+    has_run = (out / "data" / "train.jsonl").exists()
+    if resume and not has_run:
+        raise FinetuneInputError(f"--resume: {out} holds no fine-tuning run to continue")
+    if not resume and out.exists() and any(out.iterdir()):
+        raise FinetuneInputError(f"{out} already exists and is not empty (use --resume to continue it, "
+                                 "or another --out)")
+    holdout = None
+    if holdout_file:
+        try:
+            holdout, problems = ft_data.load_user_examples(holdout_file, list(specs))
+        except FileNotFoundError as err:
+            raise FinetuneInputError(f"--holdout {holdout_file}: {err}") from None
+        if problems:
+            raise FinetuneInputError(f"--holdout: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    splits = _read_splits(out) if resume else _prepare_data(specs, out, data_file, per_tool, seed, console)
+    _atomic_write(out / "tools.json", (json.dumps([s.to_openai() for s in specs], indent=1) + "\n").encode())
+    cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, epochs=epochs, minutes=minutes,
+                         eval_every=eval_every, seed=seed)
+    console.print(f"training on {len(splits['train']):,} examples ({len(splits['validation'])} validation, "
+                  f"{len(splits['test'])} test); method: {'LoRA rank ' + str(lora_rank) if lora_rank else 'full'}")
+    columns = (TextColumn("[bold]fine-tuning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn(), TextColumn("loss {task.fields[loss]}  validation exact {task.fields[val]}"))
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("", total=None, loss="-", val="-")
+
+        def on_step(event: dict[str, Any]) -> None:
+            fields = {"loss": f"{event['loss']:.3f}"}
+            if "validation_exact_match" in event:
+                fields["val"] = f"{event['validation_exact_match']:.1f}%"
+            bar.update(task, completed=event["step"], total=event["total"], **fields)
+
+        summary = finetune(specs, splits, cfg, resume=resume, on_step=on_step)
+    if summary["stop"] == "interrupted":
+        console.print("[yellow]interrupted[/yellow]: the best weights so far are in place; "
+                      "--resume continues the run")
+    console.print("scoring base and tuned models on the test split ...")
+    base_scores = score_split(base, splits["test"])
+    tuned_scores = score_split(str(out), splits["test"])
+    extra: dict[str, Any] = {"tools_file": tools_file, "method": f"lora-r{lora_rank}" if lora_rank else "full",
+                             "examples": {k: len(v) for k, v in splits.items()}}
+    if holdout is not None:
+        extra["holdout"] = {"file": holdout_file, "base": score_split(base, holdout), "tuned": score_split(str(out), holdout)}
+    return write_report(out, summary, base_scores, tuned_scores, extra)
+
+
+def print_summary(report: dict[str, Any], out: Path, console: Console) -> None:
+    table = Table(title=f"fine-tuned model: {out}", title_justify="left")
+    table.add_column("set")
+    table.add_column("n", justify="right")
+    table.add_column("base exact %", justify="right")
+    table.add_column("tuned exact %", justify="right")
+    rows = [("test split", report["base"], report["tuned"])]
+    if report.get("holdout"):
+        rows.append((f"hand-written ({report['holdout']['file']})", report["holdout"]["base"], report["holdout"]["tuned"]))
+    for name, b, t in rows:
+        table.add_row(name, str(t["n"]), f"{b['metrics']['exact_match']:.1f}", f"{t['metrics']['exact_match']:.1f}")
+    console.print(table)
+    s = report["summary"]
+    console.print(f"{s['steps']} steps in {s['seconds'] / 60:.1f} min (stopped: {s['stop']}); report: {out}/report.md; "
+                  f"use it: NeedleRouter(tools, model={str(out)!r})")
