@@ -390,10 +390,12 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
 @click.option("--holdout", "holdout_file", default=None, type=click.Path(dir_okay=False),
               help="Hand-written {query, calls} JSONL, never trained on: scored for base and tuned in the report.")
 @click.option("--eval-every", default=50, show_default=True, type=click.IntRange(min=1), help="Steps between validations.")
+@click.option("--learning-rate", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="Peak learning rate (default: 2e-3 with LoRA, 5e-4 full).")
 @click.option("--seed", default=0, show_default=True, type=int)
 def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epochs: float, lora_rank: int,
              full: bool, minutes: float, out_dir: str | None, base: str | None, resume: bool,
-             holdout_file: str | None, eval_every: int, seed: int) -> None:
+             holdout_file: str | None, eval_every: int, learning_rate: float | None, seed: int) -> None:
     """Fine-tune the model on your own tools (synthesised examples + yours) on this machine."""
     from pathlib import Path
 
@@ -414,6 +416,7 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
         report = workflow.run(specs, out, tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
                               per_tool=examples_per_tool, epochs=epochs, lora_rank=None if full else lora_rank,
                               minutes=minutes, base=base, resume=resume, eval_every=eval_every, seed=seed,
+                              learning_rate=learning_rate,
                               console=console)
     except workflow.FinetuneInputError as err:
         raise _BadInput(str(err)) from None

@@ -107,3 +107,36 @@ def test_bad_tools_file_is_one_line(tmp_path):
     bad.write_text('[{"name": "x", "parameters": {"type": "object", "required": ["y"]}}]')
     res = CliRunner().invoke(main, ["finetune", "--tools", str(bad), "--base", "needle-tiny", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "tools.json" in res.output and "Traceback" not in res.output
+
+
+def _small_run(tmp_path):
+    from needle_router.tools import assign_internal_names, load_tools_file, to_tool_specs
+    from needle_trainer.finetune import data
+
+    tools = tmp_path / "tools.py"
+    tools.write_text(REGISTRY)
+    specs = assign_internal_names(to_tool_specs(load_tools_file(tools)))
+    splits = data.split_per_tool(data.synthesize(specs, per_tool=12, seed=1), seed=1)
+    return specs, splits
+
+
+def test_interrupt_keeps_the_best_weights_and_resume_continues(tmp_path):
+    from needle_router.model.loading import load_model
+    from needle_trainer.finetune.train import FinetuneConfig, finetune
+
+    specs, splits = _small_run(tmp_path)
+    cfg = FinetuneConfig(out_dir=str(tmp_path / "out"), base="needle-tiny", lora_rank=4, epochs=4,
+                         eval_every=3, minutes=None, eval_examples=8, patience=100)
+
+    def ctrl_c(event):
+        if event["step"] == 7:
+            raise KeyboardInterrupt
+
+    first = finetune(specs, splits, cfg, on_step=ctrl_c)
+    assert first["stop"] == "interrupted" and first["steps"] == 7
+    loaded = load_model(str(tmp_path / "out"))  # the best weights so far are a loadable directory
+    assert loaded.info["extra"]["finetune"]["tools"] == [s.name for s in specs]
+    second = finetune(specs, splits, cfg, resume=True)
+    assert second["stop"] == "epochs" and second["steps"] == second["total_steps"] > 7
+    steps = [h["step"] for h in second["history"]]
+    assert steps[:3] == [0, 3, 6] and steps == sorted(steps)  # continued from the step-6 checkpoint

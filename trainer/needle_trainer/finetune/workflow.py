@@ -57,7 +57,7 @@ def _read_splits(out: Path) -> dict[str, list[dict]]:
 def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None = None,
         holdout_file: str | None = None, per_tool: int = 150, epochs: float = 3.0, lora_rank: int | None = 16,
         minutes: float | None = 20.0, base: str | None = None, resume: bool = False, eval_every: int = 50,
-        seed: int = 0, console: Console | None = None) -> dict[str, Any]:
+        seed: int = 0, learning_rate: float | None = None, console: Console | None = None) -> dict[str, Any]:
     """Everything ``needle-router finetune`` does; returns the report."""
     console = console or Console(stderr=True)
     out = Path(out)
@@ -79,7 +79,7 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
     splits = _read_splits(out) if resume else _prepare_data(specs, out, data_file, per_tool, seed, console)
     _atomic_write(out / "tools.json", (json.dumps([s.to_openai() for s in specs], indent=1) + "\n").encode())
     cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, epochs=epochs, minutes=minutes,
-                         eval_every=eval_every, seed=seed)
+                         eval_every=eval_every, seed=seed, learning_rate=learning_rate)
     console.print(f"training on {len(splits['train']):,} examples ({len(splits['validation'])} validation, "
                   f"{len(splits['test'])} test); method: {'LoRA rank ' + str(lora_rank) if lora_rank else 'full'}")
     columns = (TextColumn("[bold]fine-tuning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
