@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +57,33 @@ def _read_splits(out: Path) -> dict[str, list[dict]]:
 def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None = None,
         holdout_file: str | None = None, per_tool: int = 150, epochs: float = 3.0, lora_rank: int | None = 16,
         minutes: float | None = 20.0, base: str | None = None, resume: bool = False, eval_every: int = 50,
-        seed: int = 0, learning_rate: float | None = None, console: Console | None = None) -> dict[str, Any]:
-    """Everything ``needle-router finetune`` does; returns the report."""
-    console = console or Console(stderr=True)
-    out = Path(out)
+        seed: int = 0, learning_rate: float | None = None, console: Console | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Everything ``needle-router finetune`` does; returns the report.
+
+    ``on_event`` (for callers without a terminal, like the playground server) receives phase
+    events, ``{"phase": "data" | "training" | "scoring" | "done" | "error", ...}``, and every
+    training step's ``{"step", "total", "loss"[, "validation_exact_match"]}``. An exception it
+    raises stops the run (after an ``error`` event).
+    """
+    emit = on_event or (lambda event: None)
+    try:
+        report = _run(specs, Path(out), tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
+                      per_tool=per_tool, epochs=epochs, lora_rank=lora_rank, minutes=minutes, base=base,
+                      resume=resume, eval_every=eval_every, seed=seed, learning_rate=learning_rate,
+                      console=console or Console(stderr=True), emit=emit)
+    except BaseException as err:
+        emit({"phase": "error", "message": str(err) or type(err).__name__})
+        raise
+    emit({"phase": "done", "base_exact_match": report["base"]["metrics"]["exact_match"],
+          "tuned_exact_match": report["tuned"]["metrics"]["exact_match"], "test_examples": report["tuned"]["n"]})
+    return report
+
+
+def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None,
+         holdout_file: str | None, per_tool: int, epochs: float, lora_rank: int | None, minutes: float | None,
+         base: str | None, resume: bool, eval_every: int, seed: int, learning_rate: float | None,
+         console: Console, emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     has_run = (out / "data" / "train.jsonl").exists()
     if resume and not has_run:
         raise FinetuneInputError(f"--resume: {out} holds no fine-tuning run to continue")
@@ -76,12 +99,14 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
         if problems:
             raise FinetuneInputError(f"--holdout: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     out.mkdir(parents=True, exist_ok=True)
+    emit({"phase": "data", "resume": resume})
     splits = _read_splits(out) if resume else _prepare_data(specs, out, data_file, per_tool, seed, console)
     _atomic_write(out / "tools.json", (json.dumps([s.to_openai() for s in specs], indent=1) + "\n").encode())
     cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, epochs=epochs, minutes=minutes,
                          eval_every=eval_every, seed=seed, learning_rate=learning_rate)
     console.print(f"training on {len(splits['train']):,} examples ({len(splits['validation'])} validation, "
                   f"{len(splits['test'])} test); method: {'LoRA rank ' + str(lora_rank) if lora_rank else 'full'}")
+    emit({"phase": "training", "examples": {k: len(v) for k, v in splits.items()}})
     columns = (TextColumn("[bold]fine-tuning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn(), TextColumn("loss {task.fields[loss]}  validation exact {task.fields[val]}"))
     with Progress(*columns, console=console) as bar:
@@ -92,12 +117,14 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
             if "validation_exact_match" in event:
                 fields["val"] = f"{event['validation_exact_match']:.1f}%"
             bar.update(task, completed=event["step"], total=event["total"], **fields)
+            emit(dict(event))
 
         summary = finetune(specs, splits, cfg, resume=resume, on_step=on_step)
     if summary["stop"] == "interrupted":
         console.print("[yellow]interrupted[/yellow]: the best weights so far are in place; "
                       "--resume continues the run")
     console.print("scoring base and tuned models on the test split ...")
+    emit({"phase": "scoring", "stop": summary["stop"], "steps": summary["steps"]})
     base_scores = score_split(base, splits["test"])
     tuned_scores = score_split(str(out), splits["test"])
     extra: dict[str, Any] = {"tools_file": tools_file, "method": f"lora-r{lora_rank}" if lora_rank else "full",
