@@ -4,7 +4,10 @@
 
 Endpoints: ``POST /v1/chat/completions`` (JSON or ``stream: true`` server-sent events),
 ``GET /v1/models``, ``GET /healthz``, ``GET /`` (playground), ``GET /static/{file}``,
-``GET /playground/examples`` and ``GET /playground/examples/{path}``.
+``GET /playground/examples`` and ``GET /playground/examples/{path}``, and the playground's
+fine-tune jobs (``POST /playground/finetune``, ``GET /playground/finetune/{id}[/download]``, see
+:mod:`needle_router.server.finetune_api`). A chat request whose ``model`` names a model tuned by
+such a job is routed with it; any other ``model`` value gets the server's own model.
 
 Every request shares one engine, so concurrent requests are micro-batched by the router.
 Errors are OpenAI-shaped JSON: 413 for a body over the limit, 422 naming the offending field,
@@ -40,6 +43,8 @@ from needle_router.server.openai_format import (
     parse_chat_request,
     tool_error_field,
 )
+from needle_router.server.finetune_api import finetune_routes
+from needle_router.server.finetune_jobs import FinetuneJobs, default_jobs_dir
 from needle_router.server.playground import default_examples_dir, list_examples, read_example, static_file
 from needle_router.server.routers import RouterPool
 from needle_router.server.security import GuardMiddleware
@@ -72,6 +77,15 @@ class ServerSettings:
     batch_wait_ms: float = 2.0
     max_new_tokens: int = 256
     warmup: bool = True
+    # the playground's fine-tune jobs (one at a time); a client may lower minutes/per_tool/epochs
+    finetune_dir: Path | None = None  # None: ~/.cache/needle-router/finetune-jobs
+    finetune_minutes: float = 2.0
+    finetune_max_minutes: float = 30.0
+    finetune_per_tool: int = 60
+    finetune_epochs: float = 3.0
+    finetune_lora_rank: int | None = 16  # None: full fine-tuning
+    finetune_eval_every: int = 50
+    tuned_router_cache: int = 4
 
 
 def model_id(model: str | os.PathLike | None, config_name: str) -> str:
@@ -122,12 +136,34 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         options["top_k"] = settings.top_k
     pool = RouterPool(settings.model, size=settings.router_cache, **options)
     state: dict[str, Any] = {"model_id": "needle", "untrained": True, "started": int(time.time())}
+    jobs = FinetuneJobs(settings.finetune_dir or default_jobs_dir())
+    tuned_pools: dict[str, RouterPool] = {}
+
+    def pool_for(model: str | None) -> tuple[RouterPool, str]:
+        """The pool for a model tuned here if ``model`` names one, else the server's own."""
+        tuned = jobs.finished_model(model)
+        if tuned is None:
+            return pool, state["model_id"]
+        if tuned.model_id not in tuned_pools:
+            tuned_pools[tuned.model_id] = RouterPool(str(tuned.folder), size=settings.tuned_router_cache, **options)
+        return tuned_pools[tuned.model_id], tuned.model_id
+
+    def base_choices() -> tuple[dict[str, str | None], str]:
+        choices: dict[str, str | None] = {state["model_id"]: None if settings.model is None else str(settings.model)}
+        choices.update({j.model_id: str(j.folder) for j in jobs.finished()})
+        return choices, state["model_id"]
+
+    async def read_json(request: Request) -> Any:
+        try:
+            return await _read_json(request, settings.max_body_bytes)
+        except _TooLarge:
+            raise RequestError("body", f"larger than {settings.max_body_bytes} bytes", status=413) from None
 
     async def answer(job: ChatJob) -> RouteResult | None:
         if job.query is None:
             return None
         try:
-            router = await pool.get(job.tools)
+            router = await pool_for(job.model)[0].get(job.tools)
         except ToolSpecError as err:
             where = f" (tool {err.tool!r})" if err.tool is not None else ""
             raise RequestError(tool_error_field(err, job.tools), err.reason + where) from None
@@ -153,7 +189,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         except asyncio.TimeoutError:
             return _error(504, f"the request took longer than {settings.timeout_s:g} s", kind="timeout",
                           code="timeout")
-        name = state["model_id"]
+        name = pool_for(job.model)[1]
         if not job.stream:
             return JSONResponse(completion(job, result, name))
 
@@ -166,9 +202,12 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
 
     async def models(request: Request) -> Response:
+        tuned = [{"id": j.model_id, "object": "model", "created": int(j.finished or j.started),
+                  "owned_by": "needle-router", "untrained": False, "finetuned_from": j.options.base_id}
+                 for j in jobs.finished()]
         return JSONResponse({"object": "list", "data": [
             {"id": state["model_id"], "object": "model", "created": state["started"], "owned_by": "needle-router",
-             "untrained": state["untrained"]}]})
+             "untrained": state["untrained"]}, *tuned]})
 
     async def healthz(request: Request) -> Response:
         batcher = getattr(state.get("engine"), "batcher", None)
@@ -214,7 +253,10 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         if settings.warmup:
             await asyncio.to_thread(router.warmup)
         log.info("serving %s", router.model_label)
-        yield
+        try:
+            yield
+        finally:
+            jobs.cancel_all()
 
     app = Starlette(
         routes=[
@@ -225,6 +267,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             Route("/static/{path:path}", static, methods=["GET"]),
             Route("/playground/examples", examples, methods=["GET"]),
             Route("/playground/examples/{path:path}", example, methods=["GET"]),
+            *finetune_routes(jobs, settings, read_json, _error, base_choices),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
@@ -232,4 +275,5 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
     app.add_middleware(GuardMiddleware, loopback_only=settings.loopback_only, allow_origins=settings.allow_origins)
     app.state.pool = pool
     app.state.settings = settings
+    app.state.finetune_jobs = jobs
     return app
