@@ -1,5 +1,5 @@
 // needle-router playground: plain JS, no build step. Talks to the same server's
-// /v1/chat/completions (OpenAI format) and /playground/examples.
+// /v1/chat/completions (OpenAI format), /playground/examples and /playground/finetune.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -148,7 +148,91 @@ async function run() {
   }
 }
 
+// ---- fine-tune on these tools: start a server-side job, poll its status, then route with it
+const PHASES = { starting: "starting", data: "making examples", training: "training", scoring: "scoring base vs tuned",
+                 done: "done", error: "failed" };
+const pct = (v) => (v === null || v === undefined ? "–" : v.toFixed(1) + "%");
+
+function showFinetuneError(message) {
+  $("ft-error").textContent = message;
+  $("ft-error").hidden = !message;
+}
+
+function showProgress(status) {
+  const bar = $("ft-bar");
+  if (status.total) { bar.max = status.total; bar.value = status.step; } else bar.removeAttribute("value");
+  if (status.phase === "done") { bar.max = 1; bar.value = 1; }
+  const parts = [PHASES[status.phase] || status.phase];
+  if (status.total) parts.push(`step ${status.step}/${status.total}`);
+  if (status.loss !== null) parts.push(`loss ${status.loss.toFixed(3)}`);
+  if (status.validation_exact_match !== null) parts.push(`validation exact ${pct(status.validation_exact_match)}`);
+  parts.push(`${status.elapsed_s.toFixed(0)} s`);
+  $("ft-text").textContent = parts.join(" · ");
+}
+
+function useTunedModel(status) {
+  modelId = status.model;
+  $("model").textContent = `${status.model} · fine-tuned here from ${status.base}`;
+  $("model").classList.remove("untrained");
+  $("model").classList.add("tuned");
+  const r = status.report;
+  $("ft-report").textContent =
+    `test split exact match (${r.test_examples} examples): base ${pct(r.base_exact_match)} → tuned ${pct(r.tuned_exact_match)}`;
+  $("ft-download").href = status.download;
+  $("ft-result").hidden = false;
+}
+
+async function pollFinetune(jobId) {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    let status;
+    try {
+      const res = await fetch("/playground/finetune/" + encodeURIComponent(jobId), { cache: "no-store" });
+      status = await res.json();
+      if (!res.ok) throw new Error(`${res.status}: ${(status.error || {}).message || res.statusText}`);
+    } catch (err) {
+      showFinetuneError("lost the fine-tune job: " + err.message);
+      return;
+    }
+    showProgress(status);
+    if (status.phase === "done") { useTunedModel(status); return; }
+    if (status.phase === "error") { showFinetuneError("fine-tune failed: " + status.error); return; }
+  }
+}
+
+async function finetune() {
+  const { tools, error } = readTools();
+  showFinetuneError("");
+  if (error) { showFinetuneError(error); return; }
+  if (!tools.length) { showFinetuneError("enter a tool set to fine-tune on first"); return; }
+  const button = $("finetune");
+  button.disabled = true;
+  $("ft-result").hidden = true;
+  try {
+    const minutes = parseFloat($("ft-minutes").value);
+    const res = await fetch("/playground/finetune", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(Number.isFinite(minutes) ? { tools, minutes } : { tools }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const err = body.error || {};
+      showFinetuneError(`${res.status}: ${err.message || res.statusText}` + (err.param ? `\n(field: ${err.param})` : ""));
+      return;
+    }
+    $("ft-progress").hidden = false;
+    showProgress(body);
+    await pollFinetune(body.job);
+  } catch (err) {
+    showFinetuneError("request failed: " + err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  $("finetune").addEventListener("click", finetune);
   $("run").addEventListener("click", run);
   $("query").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) run(); });
   $("tools").addEventListener("input", () => { $("example").value = ""; checkTools(); });
