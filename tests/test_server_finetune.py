@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import subprocess
 import sys
 import time
 import zipfile
@@ -194,3 +195,11 @@ def test_a_tuned_model_can_be_the_next_base(server, finished):
     final, _ = finished
     status, body, _ = call(server, "POST", "/playground/finetune", {"tools": TOOLS, "base": "nope", **TINY})
     assert status == 422 and final["model"] in body["error"]["message"]
+
+
+def test_the_server_does_not_import_the_trainer_until_a_job_starts():
+    code = ("import sys; import needle_router.server.app; "
+            "print(sorted(m for m in sys.modules if m.startswith('needle_trainer')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

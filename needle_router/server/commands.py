@@ -42,6 +42,9 @@ def _options(default_port: int):
                          help="Log one line per request."),
             click.option("--max-new-tokens", default=256, show_default=True, type=click.IntRange(16, 512),
                          help="Answer budget in tokens per request."),
+            click.option("--finetune-dir", default=None, type=click.Path(file_okay=False),
+                         help="Where the playground's fine-tune jobs write their folders "
+                              "(default: ~/.cache/needle-router/finetune-jobs)."),
         ]
         for option in reversed(options):
             func = option(func)
@@ -51,7 +54,8 @@ def _options(default_port: int):
 
 def _run(*, host: str, port: int, model: str | None, timeout_s: float, max_body_bytes: int,
          allow_origins: tuple[str, ...], examples_dir: str | None, top_k: int | None, max_batch: int,
-         batch_wait_ms: float, max_new_tokens: int, access_log: bool, page: bool) -> None:
+         batch_wait_ms: float, max_new_tokens: int, access_log: bool, finetune_dir: str | None,
+         page: bool) -> None:
     try:
         import uvicorn
 
@@ -77,7 +81,8 @@ def _run(*, host: str, port: int, model: str | None, timeout_s: float, max_body_
         model=model, max_body_bytes=max_body_bytes, timeout_s=timeout_s, loopback_only=loopback,
         allow_origins=list(allow_origins),
         examples_dir=Path(examples_dir) if examples_dir else default_examples_dir(),
-        top_k=top_k, max_batch=max_batch, batch_wait_ms=batch_wait_ms, max_new_tokens=max_new_tokens)
+        top_k=top_k, max_batch=max_batch, batch_wait_ms=batch_wait_ms, max_new_tokens=max_new_tokens,
+        finetune_dir=Path(finetune_dir) if finetune_dir else None)
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
     if page:
