@@ -16,13 +16,14 @@ from needle_trainer.metrics import Scores
 
 
 def _tool_of(example: Mapping[str, Any]) -> str:
-    names = sorted({c["name"] for c in example["calls"]})
-    return "(no call)" if not names else " + ".join(names) if len(names) > 1 else names[0]
+    calls = example["calls"]
+    return "(no call)" if not calls else calls[0]["name"] if len(calls) == 1 else "(several calls)"
 
 
 def score_split(model: Any, examples: Sequence[Mapping[str, Any]], max_new_tokens: int = 128,
                 worst: int = 10) -> dict[str, Any]:
-    """Exact match overall and per tool (the called tool; parallel calls as "a + b")."""
+    """Exact match overall and per tool (single calls by their tool; several calls and no call
+    as their own rows)."""
     preds = predict(get_engine(model), list(examples), max_new_tokens=max_new_tokens)
     total, per_tool = Scores(), {}
     failures = []
