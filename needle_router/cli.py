@@ -379,9 +379,9 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
 @click.option("--examples-per-tool", default=150, show_default=True, type=click.IntRange(min=5),
               help="Synthesised single-call examples per tool (plus parallel and no-call ones).")
 @click.option("--epochs", default=3.0, show_default=True, type=click.FloatRange(min=0.01), help="Passes over the training split.")
-@click.option("--lora-rank", default=16, show_default=True, type=click.IntRange(min=1),
-              help="Rank of the LoRA adapters on the attention projections.")
-@click.option("--full", is_flag=True, help="Train every weight instead of LoRA adapters.")
+@click.option("--lora-rank", default=None, type=click.IntRange(min=1),
+              help="Train LoRA adapters of this rank on the attention projections instead of every weight.")
+@click.option("--full", is_flag=True, help="Train every weight (the default; measured faster to learn, see README).")
 @click.option("--minutes", default=20.0, show_default=True, type=click.FloatRange(min=0.1), help="Time limit for training.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Output folder (default: finetuned/<tools file name>).")
@@ -391,9 +391,9 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
               help="Hand-written {query, calls} JSONL, never trained on: scored for base and tuned in the report.")
 @click.option("--eval-every", default=50, show_default=True, type=click.IntRange(min=1), help="Steps between validations.")
 @click.option("--learning-rate", default=None, type=click.FloatRange(min=0, min_open=True),
-              help="Peak learning rate (default: 2e-3 with LoRA, 5e-4 full).")
+              help="Peak learning rate (default: 2e-3).")
 @click.option("--seed", default=0, show_default=True, type=int)
-def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epochs: float, lora_rank: int,
+def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epochs: float, lora_rank: int | None,
              full: bool, minutes: float, out_dir: str | None, base: str | None, resume: bool,
              holdout_file: str | None, eval_every: int, learning_rate: float | None, seed: int) -> None:
     """Fine-tune the model on your own tools (synthesised examples + yours) on this machine."""
@@ -403,6 +403,8 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
 
     from needle_router.tools import ToolSpecError, ToolsFileError, assign_internal_names, load_tools_file, to_tool_specs
 
+    if full and lora_rank:
+        raise _BadInput("--full and --lora-rank exclude each other: choose one")
     workflow = _trainer_import("needle_trainer.finetune.workflow")
     try:
         specs = assign_internal_names(to_tool_specs(load_tools_file(tools_file)))
@@ -414,7 +416,7 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
     console = Console(stderr=True)
     try:
         report = workflow.run(specs, out, tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
-                              per_tool=examples_per_tool, epochs=epochs, lora_rank=None if full else lora_rank,
+                              per_tool=examples_per_tool, epochs=epochs, lora_rank=lora_rank,
                               minutes=minutes, base=base, resume=resume, eval_every=eval_every, seed=seed,
                               learning_rate=learning_rate,
                               console=console)

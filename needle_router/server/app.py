@@ -83,7 +83,7 @@ class ServerSettings:
     finetune_max_minutes: float = 30.0
     finetune_per_tool: int = 60
     finetune_epochs: float = 3.0
-    finetune_lora_rank: int | None = 16  # None: full fine-tuning
+    finetune_lora_rank: int | None = None  # None: full fine-tuning (the CLI's default too)
     finetune_eval_every: int = 50
     tuned_router_cache: int = 4
 

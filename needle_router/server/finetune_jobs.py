@@ -63,7 +63,7 @@ class FinetuneOptions:
     minutes: float = 2.0
     per_tool: int = 60
     epochs: float = 3.0
-    lora_rank: int | None = 16
+    lora_rank: int | None = None
     eval_every: int = 50
 
 
