@@ -45,7 +45,8 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     for cat in rows:
         acc = report["overall"]["accuracy"] if cat == "all" else report["accuracy"][cat]
         n = report["overall"]["n"] if cat == "all" else report["n"][cat]
-        cells = [cat if cat != "all" else "[bold]all (mean)[/bold]", str(n), _fmt(acc)]
+        label = "all (mean of categories)" if report["overall"].get("kind", "").startswith("mean") else "all"
+        cells = [cat if cat != "all" else f"[bold]{label}[/bold]", str(n), _fmt(acc)]
         if other:
             o = other["overall"]["accuracy"] if cat == "all" else other["accuracy"].get(cat)
             cells += [_fmt(o), "-" if o is None else f"{acc - o:+.1f}"]
