@@ -22,21 +22,11 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 from needle_router.server.app import ServerSettings  # noqa: E402
 from needle_router.server.background import BackgroundServer  # noqa: E402
+from server_helpers import PLAYGROUND_TOOLS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-TOOLS = [
-    {"type": "function", "function": {
-        "name": "set_thermostat", "description": "Set the thermostat to a temperature.",
-        "parameters": {"type": "object", "properties": {
-            "room": {"type": "string", "description": "Room name."},
-            "celsius": {"type": "number", "description": "Target temperature."}},
-            "required": ["room", "celsius"]}}},
-    {"type": "function", "function": {
-        "name": "lock_door", "description": "Lock a door.",
-        "parameters": {"type": "object", "properties": {
-            "door": {"type": "string", "enum": ["front", "back", "garage"]}}, "required": ["door"]}}},
-]
+TOOLS = PLAYGROUND_TOOLS
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +102,11 @@ def test_example_registry_loads(page):
     assert "tools.json" in values
     registries = [v for v in values if v.startswith("registries/")]
     if registries:  # the repository's evaluation registries (tools.py), offered as JSON
+        page.fill("#tools", "")
         page.select_option("#example", registries[0])
-        page.wait_for_function("document.getElementById('tools').value.trim().startsWith('[')")
+        page.wait_for_function("""() => {  // wait for the whole tool list, not a half-written editor
+            try { const v = JSON.parse(document.getElementById('tools').value); return Array.isArray(v) && v.length > 0; }
+            catch (e) { return false; } }""")
         tools = json.loads(page.locator("#tools").input_value())
         assert tools and all(t["type"] == "function" for t in tools)
         sync_api.expect(page.locator("#tools-status")).to_have_text(f"{len(tools)} tools")

@@ -26,20 +26,11 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 from needle_router.server.app import ServerSettings  # noqa: E402
 from needle_router.server.background import BackgroundServer  # noqa: E402
+from server_helpers import PLAYGROUND_TOOLS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-TOOLS = [
-    {"type": "function", "function": {
-        "name": "set_thermostat", "description": "Set the thermostat to a temperature.",
-        "parameters": {"type": "object", "properties": {
-            "room": {"type": "string", "description": "Room name."},
-            "celsius": {"type": "number", "description": "Target temperature."}},
-            "required": ["room", "celsius"]}}},
-    {"type": "function", "function": {
-        "name": "lock_door", "description": "Lock a door.",
-        "parameters": {"type": "object", "properties": {
-            "door": {"type": "string", "enum": ["front", "back", "garage"]}}, "required": ["door"]}}},
+TOOLS = PLAYGROUND_TOOLS + [
     {"type": "function", "function": {
         "name": "play_song", "description": "Play a song by its title.",
         "parameters": {"type": "object", "properties": {

@@ -20,6 +20,7 @@ openai = pytest.importorskip("openai")
 
 from needle_router.server.app import ServerSettings  # noqa: E402
 from needle_router.server.background import BackgroundServer  # noqa: E402
+from server_helpers import raw  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = json.loads((ROOT / "examples" / "tools.json").read_text())
@@ -64,17 +65,6 @@ def strict():
 @pytest.fixture()
 def client(server):
     return openai.OpenAI(base_url=server.base_url + "/v1", api_key="unused", max_retries=0, timeout=120)
-
-
-def raw(server, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-    """One request with the path sent byte for byte (no client-side normalisation of '..')."""
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=120)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        res = conn.getresponse()
-        return res.status, res.read(), dict(res.getheaders())
-    finally:
-        conn.close()
 
 
 def post_chat(server, payload, headers=None):

@@ -5,7 +5,6 @@ structure, and the report for shape, never for quality.
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import subprocess
@@ -21,6 +20,7 @@ pytest.importorskip("optax")  # the train extra
 
 from needle_router.server.app import ServerSettings  # noqa: E402
 from needle_router.server.background import BackgroundServer  # noqa: E402
+from server_helpers import raw  # noqa: E402
 
 
 TOOLS = [
@@ -52,17 +52,6 @@ def tiny_settings(tmp_path) -> ServerSettings:
 def server(tmp_path_factory):
     with BackgroundServer(tiny_settings(tmp_path_factory.mktemp("ft"))) as srv:
         yield srv
-
-
-def raw(server, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-    """One request with the path sent byte for byte (no client-side normalisation of '..')."""
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=120)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        res = conn.getresponse()
-        return res.status, res.read(), dict(res.getheaders())
-    finally:
-        conn.close()
 
 
 def call(server, method: str, path: str, payload=None, headers=None):
