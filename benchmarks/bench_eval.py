@@ -73,7 +73,7 @@ def main() -> None:
     subset = timed_items(bfcl.load(limit=args.subset), engine.tokenizer)
     print(f"machine: {platform.machine()}, {len(jax.devices())} {jax.default_backend()} device(s), "
           f"jax {jax.__version__}; model: {engine.loaded.label}")
-    print(f"answer lengths = the reference answers' (irrelevance: no call)\n")
+    print("answer lengths = the reference answers' (irrelevance: no call)\n")
     print("| run | entries | mean answer tokens | max_batch | cold s (compiles) | warm s | warm entries/s | warm vs max_batch 1 |")
     print("|---|---|---|---|---|---|---|---|")
     mean_len = sum(i.get("max_new_tokens", 2) for i in subset) / len(subset)
@@ -90,7 +90,7 @@ def main() -> None:
         wall, compiles, _ = run(engine, items, max_batch=args.batch)
         print(f"| whole suite, as `eval` runs it | {len(items)} | {mean_full:.1f} | {args.batch or default_batch()} | "
               f"{wall:.1f} ({compiles}, after the subset runs' compiles) | - | {len(items) / wall:.2f} | - |")
-        print(f"\ngoal: the whole suite in < 600 s on the 2-core CPU")
+        print("\ngoal: the whole suite in < 600 s on the 2-core CPU")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from server_helpers import CHROMIUM
 
-CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); .ci/run installs it",
                 allow_module_level=True)
@@ -26,7 +26,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 from needle_router.server.app import ServerSettings  # noqa: E402
 from needle_router.server.background import BackgroundServer  # noqa: E402
-from server_helpers import PLAYGROUND_TOOLS  # noqa: E402
+from server_helpers import PLAYGROUND_TOOLS, browser_page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -50,16 +50,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(server):
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(server.base_url + "/")
+    with browser_page(server.base_url + "/", viewport={"width": 1280, "height": 1000}, accept_downloads=True) as page:
         sync_api.expect(page.locator("#model")).to_contain_text("needle-tiny")
         yield page
-        browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def test_bad_tool_set_is_reported_plainly(page):

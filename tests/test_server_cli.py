@@ -8,6 +8,7 @@ import sys
 from click.testing import CliRunner
 
 from needle_router.cli import main
+from server_helpers import modules_after_import
 
 
 def test_commands_are_registered_with_help():
@@ -21,11 +22,7 @@ def test_commands_are_registered_with_help():
 
 
 def test_cli_import_does_not_load_the_server_stack():
-    code = ("import sys; import needle_router.cli; "
-            "print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert modules_after_import("import needle_router.cli", ("starlette", "uvicorn")) == []
 
 
 def test_serve_without_the_extra_names_it():

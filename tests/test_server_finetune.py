@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 import time
 import zipfile
@@ -20,7 +19,7 @@ pytest.importorskip("optax")  # the train extra
 
 from needle_router.server.app import ServerSettings  # noqa: E402
 from needle_router.server.background import BackgroundServer  # noqa: E402
-from server_helpers import raw  # noqa: E402
+from server_helpers import modules_after_import, raw  # noqa: E402
 
 
 TOOLS = [
@@ -187,8 +186,4 @@ def test_a_tuned_model_can_be_the_next_base(server, finished):
 
 
 def test_the_server_does_not_import_the_trainer_until_a_job_starts():
-    code = ("import sys; import needle_router.server.app; "
-            "print(sorted(m for m in sys.modules if m.startswith('needle_trainer')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert modules_after_import("import needle_router.server.app", ("needle_trainer",)) == []

@@ -111,7 +111,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a fsync'd temp file in the same directory + os.replace."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -198,8 +198,8 @@ def save_weights(directory: str | os.PathLike, params: Mapping[str, Any], config
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _atomic_write(directory / WEIGHTS_FILE, blob)
-    _atomic_write(directory / CONFIG_FILE, config_bytes)
+    atomic_write(directory / WEIGHTS_FILE, blob)
+    atomic_write(directory / CONFIG_FILE, config_bytes)
     return directory
 
 

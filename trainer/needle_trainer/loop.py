@@ -36,6 +36,7 @@ from needle_trainer.data.generate import DataConfig
 from needle_trainer.data.heldout import heldout_examples
 from needle_trainer.data.stream import StreamPosition, chunk_stream
 from needle_trainer.evaluate import route_examples
+from needle_trainer.evaluation.report import save_figure
 from needle_trainer.optim import make_optimizer
 from needle_trainer.step import (batch_sharding, init_state, make_eval_step, make_mesh, make_train_step,
                                  maybe_initialize_distributed, pad_rows, param_sharding)
@@ -86,8 +87,9 @@ class ParamsEvaluator:
     one router engine whose weights are swapped in place: a new engine per evaluation would
     keep its batching thread, and with it a copy of the weights, alive for the whole run."""
 
-    def __init__(self, model_cfg):
+    def __init__(self, model_cfg, max_new_tokens: int = 160):
         self.model_cfg = model_cfg
+        self.max_new_tokens = max_new_tokens
         self.engine: Engine | None = None
 
     def __call__(self, params: Any, examples: list, bits: int | None) -> dict[str, Any]:
@@ -98,7 +100,7 @@ class ParamsEvaluator:
             self.engine = Engine(LoadedModel(host, self.model_cfg, "training run", False, {}))
         else:
             self.engine.update_params(host)
-        return route_examples(self.engine, examples)
+        return route_examples(self.engine, examples, max_new_tokens=self.max_new_tokens)
 
 
 def plot_curves(log_path: Path, png_path: Path) -> None:
@@ -136,10 +138,10 @@ def plot_curves(log_path: Path, png_path: Path) -> None:
     b.set_title("held-out evaluation")
     b.legend()
     fig.tight_layout()
-    tmp = png_path.with_name(png_path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, png_path)
+    try:
+        save_figure(fig, png_path, dpi=100)
+    finally:
+        plt.close(fig)
 
 
 class Reporter:

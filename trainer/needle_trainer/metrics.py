@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 Call = Mapping[str, Any]        # {"name": str, "arguments": {...}}
@@ -104,6 +104,11 @@ class Scores:
         if latency_ms is not None:
             self.latency_ms.append(latency_ms)
         return exact
+
+    def merge(self, other: "Scores") -> None:
+        """Add ``other``'s sums to these (per-category scores -> the total)."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def summary(self) -> dict[str, float]:
         pct = lambda a, b: 100.0 * a / b if b else float("nan")  # noqa: E731

@@ -66,9 +66,6 @@ class Entry:
     functions: list[dict[str, Any]]
     ground_truth: list[dict[str, Any]] | None  # None for irrelevance: the answer is no call
 
-    def item(self) -> dict[str, Any]:
-        return {"query": self.query, "tools": self.functions}
-
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from needle_router.model.weights import atomic_write
 
 REFERENCE = {  # published BFCL AST accuracy (DESIGN.md section 9)
     "FunctionGemma-270M": {"simple_python": 61.6, "multiple": 63.5, "parallel": 39.0,
@@ -79,21 +81,16 @@ def _cut(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> None:
+    """A matplotlib figure as a PNG, written atomically (a reader never sees half a file)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    atomic_write(Path(path), buf.getvalue())
 
 
 def write_json(report: dict[str, Any], path: str | os.PathLike) -> None:
     clean = json.loads(json.dumps(report, default=str).replace("NaN", "null"))
-    _atomic_write(Path(path), (json.dumps(clean, indent=2, ensure_ascii=False) + "\n").encode())
+    atomic_write(Path(path), (json.dumps(clean, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 def plot(report: dict[str, Any], path: str | os.PathLike, references: Sequence[str] = ()) -> None:
@@ -121,12 +118,7 @@ def plot(report: dict[str, Any], path: str | os.PathLike, references: Sequence[s
     ax.set_title(f"{report['suite']}")
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
-    out = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", prefix=f".{out.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, out)
+        save_figure(fig, path)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -87,9 +86,3 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
 
     asyncio.run(main())
     return out  # type: ignore[return-value]
-
-
-def timed_predict(engine: Engine, items: Sequence[Mapping[str, Any]], **kwargs: Any) -> tuple[list[Prediction], float]:
-    t0 = time.perf_counter()
-    preds = predict(engine, items, **kwargs)
-    return preds, time.perf_counter() - t0

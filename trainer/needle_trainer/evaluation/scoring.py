@@ -45,11 +45,7 @@ def score_cases(cases: Sequence[Case], preds: Sequence[Prediction], worst: int =
             failures.append(((_call_f1(case.calls, pred.calls), -pred.confidence), record))
     total = Scores()
     for s in scores.values():
-        for name in ("n", "exact", "name_f1", "call_f1", "args_total", "args_right", "values_total", "values_right",
-                     "hallucinated", "missing", "calls_predicted", "calls_valid", "no_call_n", "no_call_right",
-                     "call_n", "false_no_call"):
-            setattr(total, name, getattr(total, name) + getattr(s, name))
-        total.latency_ms += s.latency_ms
+        total.merge(s)
     metrics = {cat: s.summary() for cat, s in scores.items()}
     metrics["all"] = total.summary()
     if any(c.bfcl is not None for c in cases):

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from needle_router.engine import get_engine
-from needle_trainer.evaluation.report import _atomic_write
+from needle_router.model.weights import atomic_write
+from needle_trainer.evaluation.report import save_figure
 from needle_trainer.evaluation.routing import predict
-from needle_trainer.metrics import Scores
+from needle_trainer.evaluation.scoring import score_cases
+from needle_trainer.evaluation.suites import Case
 
 
 def _tool_of(example: Mapping[str, Any]) -> str:
@@ -23,20 +25,13 @@ def _tool_of(example: Mapping[str, Any]) -> str:
 def score_split(model: Any, examples: Sequence[Mapping[str, Any]], max_new_tokens: int = 128,
                 worst: int = 10) -> dict[str, Any]:
     """Exact match overall and per tool (single calls by their tool; several calls and no call
-    as their own rows)."""
-    preds = predict(get_engine(model), list(examples), max_new_tokens=max_new_tokens)
-    total, per_tool = Scores(), {}
-    failures = []
-    for ex, pred in zip(examples, preds):
-        exact = total.add(ex["calls"], pred.calls, pred.valid, pred.latency_ms)
-        per_tool.setdefault(_tool_of(ex), Scores()).add(ex["calls"], pred.calls, pred.valid)
-        if not exact:
-            failures.append({"query": ex["query"], "expected": ex["calls"], "predicted": pred.calls,
-                             "confidence": round(pred.confidence, 3)})
-    failures.sort(key=lambda f: -f["confidence"])  # confident mistakes first
-    return {"metrics": total.summary(), "n": total.n,
-            "per_tool": {t: {"exact_match": s.summary()["exact_match"], "n": s.n} for t, s in sorted(per_tool.items())},
-            "failures": failures[:worst]}
+    as their own rows): ``eval``'s scoring with the tool as the category."""
+    cases = [Case(f"{i}", _tool_of(ex), ex["query"], ex["tools"], list(ex["calls"])) for i, ex in enumerate(examples)]
+    preds = predict(get_engine(model), [c.item() for c in cases], max_new_tokens=max_new_tokens)
+    scored = score_cases(cases, preds, worst=worst)
+    return {"metrics": scored["metrics"]["all"], "n": scored["overall"]["n"],
+            "per_tool": {t: {"exact_match": scored["accuracy"][t], "n": scored["n"][t]} for t in sorted(scored["n"])},
+            "failures": scored["failures"]}
 
 
 def write_report(out_dir: str | os.PathLike, summary: Mapping[str, Any], base: Mapping[str, Any],
@@ -45,8 +40,8 @@ def write_report(out_dir: str | os.PathLike, summary: Mapping[str, Any], base: M
     report = {"summary": dict(summary), "base": dict(base), "tuned": dict(tuned), **extra}
     report["summary"].pop("history", None)
     report["history"] = summary.get("history", [])
-    _atomic_write(out / "report.json", (json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n").encode())
-    _atomic_write(out / "report.md", markdown(report).encode())
+    atomic_write(out / "report.json", (json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n").encode())
+    atomic_write(out / "report.md", markdown(report).encode())
     plot_curve(report["history"], out / "curve.png")
     return report
 
@@ -102,7 +97,7 @@ def plot_curve(history: Sequence[Mapping[str, Any]], path: Path) -> None:
         ax2.set_ylabel("training loss", color="tab:red")
     ax.set_title("fine-tuning")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        save_figure(fig, path, dpi=110)
+    finally:
+        plt.close(fig)

@@ -23,17 +23,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from needle_router.engine import Engine
 from needle_router.model import Needle
-from needle_router.model.loading import LoadedModel, load_model
-from needle_router.model.weights import save_weights
+from needle_router.model.loading import load_model
+from needle_router.model.weights import atomic_write, save_weights
 from needle_router.tools.spec import ToolSpec, registry_fingerprint
 from needle_trainer.checkpoint import Checkpoints
 from needle_trainer.config import LossSection
 from needle_trainer.data.encode import Encoded, Encoder
 from needle_trainer.data.pack import _Row, _write_row, empty_batch
-from needle_trainer.evaluate import route_examples
 from needle_trainer.finetune import lora
+from needle_trainer.loop import ParamsEvaluator, to_host
 from needle_trainer.losses import class_weights, weighted_cross_entropy
 from needle_trainer.step import TrainState
 
@@ -183,16 +182,12 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
     step_fn = make_step(loaded.config, base, bool(cfg.lora_rank), cfg.lora_alpha, tx)
     val = list(splits.get("validation") or [])[: cfg.eval_examples]
 
-    def merged(trainable_params):
-        return lora.merge(base, trainable_params, cfg.lora_alpha) if cfg.lora_rank else trainable_params
-
-    engine = Engine(LoadedModel(jax.tree.map(np.asarray, merged(state.params)), loaded.config, "finetuning", False, {}))
-
+    evaluator = ParamsEvaluator(loaded.config, max_new_tokens=cfg.max_new_tokens)
     t0 = time.perf_counter()
 
     def evaluate(step: int) -> float:
-        engine.update_params(jax.tree.map(np.asarray, merged(state.params)))
-        res = route_examples(engine, val, max_new_tokens=cfg.max_new_tokens)
+        params = to_host(lora.merge(base, state.params, cfg.lora_alpha) if cfg.lora_rank else state.params)
+        res = evaluator(params, val, None)
         exact = res["metrics"]["exact_match"]
         entry = {"step": step, "seconds": round(time.perf_counter() - t0, 1), "validation_exact_match": exact,
                  "validation": res["metrics"]}
@@ -200,7 +195,7 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
         score = validation_score(res["metrics"])
         if score > record.get("best_score", -1.0):
             record.update(best=exact, best_score=score, best_step=step, bad_evals=0)
-            save_weights(out, jax.tree.map(np.asarray, merged(state.params)), loaded.config, quant="float32",
+            save_weights(out, params, loaded.config, quant="float32",
                          extra_metadata=tuned_metadata(specs, cfg, loaded.label, step, res["metrics"]))
         else:
             record["bad_evals"] += 1
@@ -235,11 +230,8 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
         stop = "interrupted"
     finally:
         ckpt.close()
-    record_path = out / "finetune_log.json"
-    tmp = record_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({**record, "stop": stop, "steps": step, "total_steps": total,
-                               "seconds": time.perf_counter() - t0}, indent=1) + "\n")
-    tmp.replace(record_path)
+    log = {**record, "stop": stop, "steps": step, "total_steps": total, "seconds": time.perf_counter() - t0}
+    atomic_write(out / "finetune_log.json", (json.dumps(log, indent=1) + "\n").encode())
     return {"stop": stop, "steps": step, "total_steps": total, "best_exact_match": record["best"],
             "best_step": record["best_step"], "history": record["history"], "seconds": time.perf_counter() - t0,
             "base": loaded.label, "steps_per_epoch": plan.per_epoch, "enc_len": plan.enc_len}

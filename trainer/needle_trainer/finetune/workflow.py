@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from needle_router.model.weights import atomic_write
 from needle_router.tools.spec import ToolSpec
-from needle_trainer.evaluation.report import _atomic_write
 from needle_trainer.finetune import data as ft_data
 from needle_trainer.finetune.report import score_split, write_report
 from needle_trainer.finetune.train import FinetuneConfig, finetune
@@ -101,7 +101,7 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     out.mkdir(parents=True, exist_ok=True)
     emit({"phase": "data", "resume": resume})
     splits = _read_splits(out) if resume else _prepare_data(specs, out, data_file, per_tool, seed, console)
-    _atomic_write(out / "tools.json", (json.dumps([s.to_openai() for s in specs], indent=1) + "\n").encode())
+    atomic_write(out / "tools.json", (json.dumps([s.to_openai() for s in specs], indent=1) + "\n").encode())
     cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, epochs=epochs, minutes=minutes,
                          eval_every=eval_every, seed=seed, learning_rate=learning_rate)
     console.print(f"training on {len(splits['train']):,} examples ({len(splits['validation'])} validation, "
