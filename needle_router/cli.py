@@ -505,6 +505,51 @@ def eval_command(suite: str, model: str | None, compare_model: str | None, categ
         console.print(f"wrote {png}")
 
 
+# ------------------------------------------------------------------------------- calibrate
+
+@main.command("calibrate")
+@click.option("--model", "-m", required=True, type=click.Path(file_okay=False, exists=True),
+              help="Weights directory to calibrate (its config.json gains the mapping).")
+@click.option("--n", "n_examples", default=600, show_default=True, type=click.IntRange(min=50),
+              help="Held-out-tool examples to fit on (their own seed, never the evaluation's).")
+@click.option("--dry-run", is_flag=True, help="Fit and print, but leave the weights folder as it is.")
+def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
+    """Fit the model's confidence to P(answer is right) on held-out tools; store it with the weights."""
+    from rich.console import Console
+
+    from needle_router.engine import get_engine
+    from needle_router.model.weights import WeightsError, update_metadata
+
+    cal = _trainer_import("needle_trainer.evaluation.calibration")
+    routing = _trainer_import("needle_trainer.evaluation.routing")
+    from needle_trainer.data.heldout import heldout_examples
+    from needle_trainer.metrics import Scores
+
+    try:
+        engine = get_engine(model)
+    except WeightsError as err:
+        raise click.ClickException(str(err)) from None
+    console = Console()
+    examples = heldout_examples(n_examples, seed=cal.CALIBRATION_SEED)
+    preds = routing.predict(engine, [{"query": e["query"], "tools": e["tools"]} for e in examples],
+                            raw_confidence=True)
+    raw = [p.confidence for p in preds]
+    right = [Scores().add(e["calls"], p.calls, p.valid) and p.error is None for e, p in zip(examples, preds)]
+    try:
+        fitted = cal.fit_platt(raw, right)
+    except ValueError as err:
+        raise click.ClickException(f"{model}: {err}") from None
+    before, after = cal.reliability(raw, right), cal.reliability([fitted.apply(r) for r in raw], right)
+    for line in cal.reliability_lines(before, "raw") + [""] + cal.reliability_lines(after, "calibrated"):
+        console.print(line)
+    console.print(f"mapping: sigmoid({fitted.a:.4f} * logit(raw) + {fitted.b:.4f}); "
+                  f"{sum(right)}/{len(right)} answers right")
+    if not dry_run:
+        update_metadata(model, {"calibration": fitted.to_metadata(
+            n=len(raw), seed=cal.CALIBRATION_SEED, ece_before=before["ece"], ece_after=after["ece"])})
+        console.print(f"wrote the calibration into {model}/config.json")
+
+
 # ----------------------------------------------------------------------- serve, playground
 
 from needle_router.server.commands import playground, serve  # noqa: E402

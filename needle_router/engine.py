@@ -208,7 +208,16 @@ def _engine_key(model: Any) -> str:
     if isinstance(model, str) and model in PRESETS:
         return f"preset:{model}"
     if isinstance(model, (str, os.PathLike)):
-        return str(Path(model).resolve())
+        # A folder rewritten in place (new best weights, a stored calibration) is a new model.
+        folder = Path(model).resolve()
+        stamps = []
+        for name in ("config.json", "model.safetensors"):
+            try:
+                st = (folder / name).stat()
+                stamps.append(f"{st.st_mtime_ns}:{st.st_size}")
+            except OSError:
+                stamps.append("-")
+        return f"{folder}@{','.join(stamps)}"
     raise TypeError(f"model must be None, a preset name or a weights directory, got {type(model).__name__}")
 
 
@@ -225,6 +234,9 @@ def get_engine(model: "str | os.PathLike | LoadedModel | Engine | None" = None) 
         engine = _ENGINES.get(key)
         if engine is None:
             engine = Engine(load_model(model))
+            folder = key.rsplit("@", 1)[0] + "@"
+            for stale in [k for k in _ENGINES if k.startswith(folder)]:
+                del _ENGINES[stale]  # an older version of the same folder
             _ENGINES[key] = engine
         return engine
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, validate_call
 
+from needle_router.calibration import Calibration
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.engine import Binding, Decoded, Engine, Request, get_engine
@@ -163,6 +164,8 @@ class NeedleRouter:
         self.min_confidence = min_confidence
         self.max_batch = max_batch
         self.engine: Engine = get_engine(model)
+        # Raw answer probability -> P(right), as fitted on held-out data for these weights.
+        self.calibration: Calibration = Calibration.from_info(self.engine.loaded.info)
         tuned = self.engine.loaded.info.get("extra", {}).get("finetune") or {}
         if top_k is None:
             top_k = max(DEFAULT_TOP_K, int(tuned.get("top_k", 0)))
@@ -272,7 +275,8 @@ class NeedleRouter:
     def _result(self, text: str, truncated: bool, t0: float, decoded: Decoded) -> RouteResult:
         gen = decoded.generation
         calls, errors = self._parse(gen.tokens)
-        confidence = _confidence(gen.tokens, gen.logprobs, self.engine.tokenizer.vocab_bytes())
+        confidence = self.calibration.apply(
+            _confidence(gen.tokens, gen.logprobs, self.engine.tokenizer.vocab_bytes()))
         abstained = False
         if calls and self.min_confidence is not None and confidence < self.min_confidence:
             calls, abstained = [], True

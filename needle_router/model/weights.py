@@ -203,6 +203,20 @@ def save_weights(directory: str | os.PathLike, params: Mapping[str, Any], config
     return directory
 
 
+def update_metadata(directory: str | os.PathLike, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``changes`` into a weights folder's ``metadata`` (e.g. a confidence calibration),
+    rewriting only ``config.json`` (atomically); the tensors and their checksum are untouched."""
+    path = Path(directory) / CONFIG_FILE
+    info, _ = _read_config(path)
+    try:
+        json.dumps(dict(changes), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"metadata is not JSON-serialisable: {e}") from None
+    info["metadata"] = {**info.get("metadata", {}), **changes}
+    atomic_write(path, (json.dumps(info, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
+    return info["metadata"]
+
+
 # --------------------------------------------------------------------------------------------
 # loading
 

@@ -60,6 +60,8 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     if report.get("retrieval"):
         r = report["retrieval"]
         extra.append(f"retrieval recall@{r['k']} among {r['pool']} tools: {r['recall']:.1f}% ({r['queries']} queries)")
+    if report.get("calibration"):
+        extra.append(f"confidence calibration error (ECE): {100 * report['calibration']['ece']:.1f} points")
     t = report["timing"]
     extra.append(f"{t['requests']} requests in {t['wall_s']:.1f} s ({t['requests_per_s']:.2f}/s, "
                  f"mean {t['mean_output_tokens']:.1f} output tokens)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from needle_router import NeedleRouter
+from needle_router.calibration import Calibration
 from needle_router.engine import Engine
 from needle_router.tools.errors import ToolSpecError
 
@@ -47,10 +48,11 @@ def default_batch() -> int:
 
 def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_tokens: int = 384,
             max_batch: int | None = None, in_flight: int = 64,
-            progress: Callable[[int], None] | None = None) -> list[Prediction]:
+            progress: Callable[[int], None] | None = None, raw_confidence: bool = False) -> list[Prediction]:
     """One :class:`Prediction` per item (``{"query", "tools"}``, optionally its own
     ``max_new_tokens`` and ``require_call``), in the items' order. ``in_flight`` bounds the
-    requests queued at once (and with it memory); batches form from them."""
+    requests queued at once (and with it memory); batches form from them. ``raw_confidence``:
+    report the uncalibrated answer probability (what a calibration is fitted on)."""
     max_batch = max_batch or default_batch()
     order = sorted(range(len(items)), key=lambda i: _size(items[i]))
     out: list[Prediction | None] = [None] * len(items)
@@ -64,6 +66,8 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
                     router = NeedleRouter(item["tools"], model=engine,
                                           max_new_tokens=item.get("max_new_tokens", max_new_tokens),
                                           max_batch=max_batch, batch_wait_ms=20.0 if max_batch > 1 else 0.0)
+                if raw_confidence:
+                    router.calibration = Calibration()
             except ToolSpecError as exc:
                 out[i] = Prediction(error=f"tools: {exc}")
             else:

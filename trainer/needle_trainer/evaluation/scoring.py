@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from needle_trainer.evaluation import bfcl
+from needle_trainer.evaluation.calibration import reliability
 from needle_trainer.evaluation.routing import Prediction
 from needle_trainer.evaluation.suites import Case
 from needle_trainer.metrics import Scores, _f1, _key
@@ -26,6 +27,7 @@ def score_cases(cases: Sequence[Case], preds: Sequence[Prediction], worst: int =
     scores: dict[str, Scores] = {}
     passed: dict[str, int] = {}
     failures: list[tuple[tuple[float, float], dict[str, Any]]] = []
+    outcomes: list[tuple[float, bool]] = []   # (confidence, right) for the reliability table
     for case, pred in zip(cases, preds):
         s = scores.setdefault(case.category, Scores())
         if case.bfcl is not None:
@@ -35,6 +37,7 @@ def score_cases(cases: Sequence[Case], preds: Sequence[Prediction], worst: int =
             ok = s.add(case.calls, pred.calls, pred.valid, pred.latency_ms) and pred.error is None
             why = pred.error or ""
         passed[case.category] = passed.get(case.category, 0) + ok
+        outcomes.append((pred.confidence, bool(ok)))
         if not ok:
             record = {"id": case.id, "category": case.category, "query": case.query,
                       "expected": case.bfcl.ground_truth if case.bfcl and case.bfcl.ground_truth else case.calls,
@@ -56,7 +59,9 @@ def score_cases(cases: Sequence[Case], preds: Sequence[Prediction], worst: int =
     bfcl_suite = any(c.bfcl is not None for c in cases)
     macro = sum(accuracy.values()) / max(len(accuracy), 1)
     micro = 100.0 * sum(passed.values()) / max(sum(n.values()), 1)
+    confidence = reliability([c for c, _ in outcomes], [ok for _, ok in outcomes])
     return {"accuracy": accuracy, "n": n, "metrics": metrics, "failures": [r for _, r in failures[:worst]],
+            "calibration": confidence,
             "overall": {"accuracy": macro if bfcl_suite else micro, "accuracy_micro": micro,
                         "accuracy_mean_of_categories": macro, "n": sum(n.values()),
                         "kind": "mean of categories (as BFCL reports)" if bfcl_suite else "all cases"}}
