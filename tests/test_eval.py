@@ -100,6 +100,18 @@ def test_scores_and_worst_failures_are_computed_per_category():
     assert [f["query"] for f in r["failures"]] == ["hello there", "weather in Rome in f"]
 
 
+def test_an_integral_float_matches_the_integer_it_equals():
+    """A "number" parameter may come back as -80.0 for an expected -80: the same JSON number."""
+    from needle_trainer.metrics import Scores
+
+    expected = [{"name": "approve", "arguments": {"latitude": -80, "box": {"w": 3, "tags": [1, 2.5]}}}]
+    assert Scores().add(expected, [{"name": "approve", "arguments": {"latitude": -80.0,
+                                                                     "box": {"w": 3.0, "tags": [1.0, 2.5]}}}])
+    assert not Scores().add(expected, [{"name": "approve", "arguments": {"latitude": -80.5,
+                                                                         "box": {"w": 3, "tags": [1, 2.5]}}}])
+    assert not Scores().add([{"name": "t", "arguments": {"on": True}}], [{"name": "t", "arguments": {"on": 1}}])
+
+
 def test_categories_come_from_the_example_or_its_shape():
     assert category_of({"category": "x", "calls": []}) == "x"
     assert category_of({"meta": {"kind": "no_call", "no_call": "near_miss"}, "calls": []}) == "no_call/near_miss"

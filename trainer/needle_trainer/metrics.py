@@ -23,8 +23,19 @@ from typing import Any
 Call = Mapping[str, Any]        # {"name": str, "arguments": {...}}
 
 
+def _canonical(value: Any) -> Any:
+    """JSON's -80 and -80.0 are one number: a "number" parameter may come back as either."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _key(call: Call) -> str:
-    return json.dumps([call["name"], call.get("arguments") or {}], sort_keys=True, ensure_ascii=False)
+    return json.dumps([call["name"], _canonical(call.get("arguments") or {})], sort_keys=True, ensure_ascii=False)
 
 
 def _f1(expected: Counter, predicted: Counter) -> float:
