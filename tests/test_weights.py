@@ -358,3 +358,19 @@ def test_save_validation(tmp_path):
     with pytest.raises(ValueError, match="non-float"):
         save_weights(tmp_path, {"a": np.arange(3)}, CONFIG)
     assert not (tmp_path / WEIGHTS_FILE).exists()
+
+
+def test_saved_weights_get_ordinary_file_permissions(tmp_path):
+    """Atomic writes go through a private temp file; the result must still be readable by others."""
+    import stat
+
+    from needle_router.model import get_config, init_params
+    from needle_router.model.weights import save_weights
+
+    umask = os.umask(0o022)
+    try:
+        save_weights(tmp_path, init_params("needle-tiny"), get_config("needle-tiny"))
+    finally:
+        os.umask(umask)
+    for name in ("model.safetensors", "config.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
