@@ -1,7 +1,8 @@
 """Resolve what `model=` means: the shipped default, a weight directory, or a preset.
 
-Until trained weights ship, the default is a seeded random `needle-26m`, and everything
-that reports on a model says so (`LoadedModel.untrained`).
+The default is the shipped `needle_router/weights/` folder (see its MODEL_CARD.md); without
+it (a trimmed install) it is a seeded random `needle-26m`, and everything that reports on a
+model says so (`LoadedModel.untrained`), as it does for a bare preset.
 """
 
 from __future__ import annotations
