@@ -521,20 +521,12 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
     from needle_router.model.weights import WeightsError, update_metadata
 
     cal = _trainer_import("needle_trainer.evaluation.calibration")
-    routing = _trainer_import("needle_trainer.evaluation.routing")
-    from needle_trainer.data.heldout import heldout_examples
-    from needle_trainer.metrics import Scores
-
     try:
         engine = get_engine(model)
     except WeightsError as err:
         raise click.ClickException(str(err)) from None
     console = Console()
-    examples = heldout_examples(n_examples, seed=cal.CALIBRATION_SEED)
-    preds = routing.predict(engine, [{"query": e["query"], "tools": e["tools"]} for e in examples],
-                            raw_confidence=True)
-    raw = [p.confidence for p in preds]
-    right = [Scores().add(e["calls"], p.calls, p.valid) and p.error is None for e, p in zip(examples, preds)]
+    raw, right = cal.raw_outcomes(engine, n_examples)
     try:
         fitted = cal.fit_platt(raw, right)
     except ValueError as err:

@@ -141,6 +141,10 @@ def atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def _config_bytes(info: Mapping[str, Any]) -> bytes:
+    return (json.dumps(info, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
 def _as_float32(key: str, leaf: Any) -> np.ndarray:
     arr = np.asarray(leaf)
     if not (np.issubdtype(arr.dtype, np.floating) or arr.dtype.name == "bfloat16"):
@@ -206,7 +210,7 @@ def save_weights(directory: str | os.PathLike, params: Mapping[str, Any], config
         "param_count": int(param_count),
         "metadata": extra,
     }
-    config_bytes = (json.dumps(info, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+    config_bytes = _config_bytes(info)
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -225,7 +229,7 @@ def update_metadata(directory: str | os.PathLike, changes: Mapping[str, Any]) ->
     except (TypeError, ValueError) as e:
         raise ValueError(f"metadata is not JSON-serialisable: {e}") from None
     info["metadata"] = {**info.get("metadata", {}), **changes}
-    atomic_write(path, (json.dumps(info, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
+    atomic_write(path, _config_bytes(info))
     return info["metadata"]
 
 

@@ -21,6 +21,18 @@ from needle_router.calibration import Calibration, logit
 CALIBRATION_SEED = 31_415   # examples for fitting; the held-out evaluation uses HELDOUT_SEED
 
 
+def raw_outcomes(engine: Any, n: int, seed: int = CALIBRATION_SEED) -> tuple[list[float], list[bool]]:
+    """Route ``n`` held-out-tool examples of ``seed`` with calibration off: (raw confidence, right)."""
+    from needle_trainer.data.heldout import heldout_examples
+    from needle_trainer.evaluation.routing import predict
+    from needle_trainer.metrics import Scores
+
+    examples = heldout_examples(n, seed=seed)
+    preds = predict(engine, [{"query": e["query"], "tools": e["tools"]} for e in examples], raw_confidence=True)
+    right = [Scores().add(e["calls"], p.calls, p.valid) and p.error is None for e, p in zip(examples, preds)]
+    return [p.confidence for p in preds], right
+
+
 def fit_platt(raw: Sequence[float], correct: Sequence[bool], ridge: float = 1e-3,
               iterations: int = 100) -> Calibration:
     """The Platt mapping that maximises the likelihood of ``correct`` given ``raw``."""
