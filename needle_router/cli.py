@@ -333,7 +333,7 @@ def data_tokenizer(out: str | None, seed: int, target_mb: float, engine_share: f
 
 @main.command()
 @click.option("--config", "-c", "config_path", required=True, metavar="CONFIG",
-              help="Training config: a YAML file, or a name from trainer/configs (needle-26m, needle-2m, needle-tiny, needle-26m-cpu).")
+              help="Training config: a YAML file, or a name from trainer/configs (needle-26m, needle-2m, needle-2m-r2, needle-tiny, needle-26m-cpu).")
 @click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Run directory (checkpoints, log.jsonl, curves.png). Default: the config's out_dir.")

@@ -286,6 +286,40 @@ def test_sigkill_mid_run_then_resume_gives_the_same_result(tmp_path):
     assert res.returncode != 0 and "--resume" in res.stderr + res.stdout and "Traceback" not in res.stderr
 
 
+def test_warm_start_from_weights_begins_at_those_params_with_a_fresh_schedule(tmp_path):
+    """A second round (``init_weights``) starts from exported params at step 0; a folder of
+    another model size is refused with a message naming the config key and the parameter."""
+    from needle_trainer.loop import export_best, restore_run, train
+
+    first = load_config(tiny_config(tmp_path, stages=[{"name": "post", "steps": 3, "objective": "calls"}]))
+    train(first)
+    weights = export_best(first.out_dir, first, tmp_path / "float", quant="float32")
+    exported, _ = restore_run(first.out_dir, first, best=True)
+
+    second = load_config(tiny_config(tmp_path, out_dir=str(tmp_path / "round2"), init_weights=str(weights),
+                                     stages=[{"name": "post", "steps": 2, "objective": "calls"}]))
+    train(second, max_steps=1)
+    state, _ = restore_run(second.out_dir, second)
+    assert int(state.step) == 1
+    # one small step away from the exported params, far closer than a fresh init
+    fresh = load_config(tiny_config(tmp_path, out_dir=str(tmp_path / "fresh"),
+                                    stages=[{"name": "post", "steps": 2, "objective": "calls"}]))
+    train(fresh, max_steps=1)
+    cold, _ = restore_run(fresh.out_dir, fresh)
+
+    def distance(a, b):
+        return sum(float(np.sum((np.asarray(x) - np.asarray(y)) ** 2))
+                   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+    assert distance(state.params, exported.params) < 0.1 * distance(cold.params, exported.params)
+
+    wrong = load_config(tiny_config(tmp_path, out_dir=str(tmp_path / "wrong"), init_weights=str(weights),
+                                    model={"overrides": {"d_model": 96}}))
+    with pytest.raises(ValueError, match="init_weights") as err:
+        train(wrong, max_steps=1)
+    assert "shape" in str(err.value) or "expected" in str(err.value)
+
+
 @pytest.mark.slow
 def test_gpu_launcher_writes_small_shards_and_resumes(tmp_path):
     cfg = tiny_config(tmp_path, stages=[{"name": "post", "steps": 400, "objective": "calls"}],

@@ -98,6 +98,8 @@ class TrainConfig:
     keep_checkpoints: int = 2
     minutes: float | None = None      # stop cleanly after this wall time (the GPU launcher sets it)
     mesh: dict[str, int] = field(default_factory=lambda: {"data": -1})   # -1: all devices
+    init_weights: str = ""            # warm start: a float weights folder whose params begin the run
+                                      # (fresh optimizer, schedule and data position; e.g. a second round)
     source: str = ""                  # the file it was read from
 
     @property

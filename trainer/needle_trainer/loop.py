@@ -173,6 +173,23 @@ class Reporter:
             self.progress.stop()
 
 
+def _warm_start_params(cfg: TrainConfig, params: Any) -> Any:
+    """The params of ``cfg.init_weights`` placed like ``params``; a folder of another shape is an error
+    that names the folder and the first mismatching parameters (not a shape error deep inside JAX)."""
+    from needle_router.model.weights import WeightsError, load_weights
+
+    shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), params)
+    try:
+        loaded, _, info = load_weights(cfg.init_weights, expected=shapes)
+    except WeightsError as err:
+        raise ValueError(f"{cfg.source or 'config'}: init_weights: {err}") from None
+    if info.get("quant") not in (None, "none", "float32"):
+        print(f"init_weights: {cfg.init_weights} holds {info['quant']} weights; starting from their "
+              "dequantized values (a float export starts closer)", file=sys.stderr)
+    return jax.tree.map(lambda new, old: jax.device_put(np.asarray(new, dtype=old.dtype), old.sharding),
+                        loaded, params)
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = None,
           init_from: str | Path | None = None,
           on_step: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
@@ -204,6 +221,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
         host_state, saved = load_sharded(init_from, state)
         state = jax.tree.map(lambda new, old: jax.device_put(new, old.sharding), host_state, state)
         record.update({k: saved[k] for k in ("best_exact", "best_step", "tokens") if k in saved})
+    elif cfg.init_weights:
+        state = init_state(_warm_start_params(cfg, state.params), tx, cfg.seed)
     start = int(jax.device_get(state.step))
     end = total if max_steps is None else min(total, max_steps)
     steps = {None: make_train_step(mcfg, cfg, tx, None), cfg.qat.bits: make_train_step(mcfg, cfg, tx, cfg.qat.bits)}
