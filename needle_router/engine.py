@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,7 @@ class Decoded:
     generation: Generation
     shown: list[int]  # grammar indices of the tools rendered into the input, in order
     input_tokens: int
+    compute_ms: float = 0.0  # the decode of this request's batch (tool selection + generation)
 
 
 class Engine:
@@ -165,6 +167,7 @@ class Engine:
     def run_batch(self, constrained: bool, requests: Sequence[Request]) -> list[Decoded]:
         """Decode requests of any tool sets together; each row follows its own grammar (when
         ``constrained``), sees its own tools and keeps to its own token budget."""
+        t0 = time.perf_counter()
         by_binding: dict[Binding, list[int]] = {}
         for i, req in enumerate(requests):
             by_binding.setdefault(req.binding, []).append(i)
@@ -187,7 +190,8 @@ class Engine:
             constraint = batch_constraint(parts, batch)
         budget = max(req.binding.max_new_tokens for req in requests)
         gens = self.generator.generate(inputs, max_new_tokens=budget, constraint=constraint)
-        return [Decoded(_within(g, req.binding.max_new_tokens), tools, len(x))
+        ms = (time.perf_counter() - t0) * 1000.0
+        return [Decoded(_within(g, req.binding.max_new_tokens), tools, len(x), ms)
                 for g, req, tools, x in zip(gens, requests, shown, inputs)]
 
 

@@ -65,7 +65,8 @@ class RouteResult(BaseModel):
     calls: list[ToolCall]
     confidence: float = Field(ge=0.0, le=1.0)
     usage: Usage
-    latency_ms: float
+    latency_ms: float        # submit to result, including any wait for a batch slot
+    compute_ms: float = 0.0  # the model's share: the decode of this query's batch
     abstained: bool = False  # calls were dropped for low confidence
     truncated: bool = False  # the query was longer than MAX_QUERY_TOKENS and was cut
     errors: list[str] = Field(default_factory=list)  # calls dropped as invalid (unconstrained only)
@@ -286,6 +287,7 @@ class NeedleRouter:
             confidence=confidence,
             usage=Usage(input_tokens=decoded.input_tokens, output_tokens=len(gen.tokens) + int(gen.finished)),
             latency_ms=(time.perf_counter() - t0) * 1000.0,
+            compute_ms=decoded.compute_ms,
             abstained=abstained,
             truncated=truncated,
             errors=errors if gen.finished else errors + ["answer did not finish within max_new_tokens"],

@@ -71,6 +71,7 @@ def test_route_result_shape(router):
     assert 0.0 <= res.confidence <= 1.0
     assert res.usage.input_tokens > 0 and 1 <= res.usage.output_tokens <= BUDGET
     assert res.latency_ms > 0 and not res.truncated and res.errors == []
+    assert 0 < res.compute_ms <= res.latency_ms
     for call in res.calls:
         assert isinstance(call, ToolCall) and call.id.startswith("call_")
         assert call.name in {"get_weather", "book_room", "explode", "math.factorial"}
@@ -116,6 +117,11 @@ def test_async_callers_share_batches(router):
     results = asyncio.run(main())
     assert [r.query for r in results] == [f"query number {i}" for i in range(12)]
     assert batcher.batches_run - before < 12 and batcher.largest_batch > 1
+    # latency counts the wait for a batch slot, compute_ms only the model: a request of a later
+    # batch waited at least as long as some earlier batch ran
+    assert all(0 < r.compute_ms <= r.latency_ms for r in results)
+    if batcher.batches_run - before > 1:
+        assert max(r.latency_ms - r.compute_ms for r in results) >= 0.5 * min(r.compute_ms for r in results)
 
 
 def test_threads_share_batches(router):
