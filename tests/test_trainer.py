@@ -286,6 +286,19 @@ def test_sigkill_mid_run_then_resume_gives_the_same_result(tmp_path):
     assert res.returncode != 0 and "--resume" in res.stderr + res.stdout and "Traceback" not in res.stderr
 
 
+def test_best_checkpoint_breaks_exact_match_ties_by_heldout_loss():
+    from needle_trainer.loop import _improves
+
+    record = {"best_exact": 22.0, "best_ce": 0.94}
+    tie_lower_ce = {"int4": {"exact_match": 22.0}, "teacher_forced": {"ce": 0.68}}
+    tie_higher_ce = {"int4": {"exact_match": 22.0}, "teacher_forced": {"ce": 1.1}}
+    assert _improves(tie_lower_ce, record) and not _improves(tie_higher_ce, record)
+    assert _improves({"int4": {"exact_match": 23.0}, "teacher_forced": {"ce": 2.0}}, record)
+    assert not _improves({"int4": {"exact_match": 21.0}, "teacher_forced": {"ce": 0.1}}, record)
+    assert not _improves({}, record)
+    assert _improves({"int4": {"exact_match": 0.0}}, {"best_exact": -1.0, "best_step": None})
+
+
 def test_warm_start_from_weights_begins_at_those_params_with_a_fresh_schedule(tmp_path):
     """A second round (``init_weights``) starts from exported params at step 0; a folder of
     another model size is refused with a message naming the config key and the parameter."""
