@@ -86,7 +86,7 @@ class Decoded:
     generation: Generation
     shown: list[int]  # grammar indices of the tools rendered into the input, in order
     input_tokens: int
-    compute_ms: float = 0.0  # the decode of this request's batch (tool selection + generation)
+    compute_ms: float  # the decode of this request's batch (tool selection + generation)
 
 
 class Engine:

@@ -27,7 +27,7 @@ def route_examples(model: Any, examples: Iterable[Mapping[str, Any]], max_new_to
         if pred.error is not None:  # the tool set cannot be bound: nothing to score
             skipped += 1
             continue
-        exact = scores.add(ex["calls"], pred.calls, pred.valid, pred.latency_ms)
+        exact = scores.add(ex["calls"], pred.calls, pred.valid, pred.compute_ms)
         if not exact and len(failures) < worst:
             failures.append({"query": ex["query"], "expected": ex["calls"], "predicted": pred.calls})
     return {"metrics": scores.summary(), "n": scores.n, "skipped": skipped, "failures": failures}

@@ -28,7 +28,7 @@ from needle_router.engine import Engine
 from needle_router.model import get_config, init_params
 from needle_router.model.loading import LoadedModel
 from needle_router.model.quantize import fake_quant_params
-from needle_router.model.weights import save_weights
+from needle_router.model.weights import QUANT_MODES, save_weights
 from needle_trainer.batches import denoise, pack_rows, retrieval_pairs
 from needle_trainer.checkpoint import Checkpoints
 from needle_trainer.config import TrainConfig
@@ -196,7 +196,7 @@ def _warm_start_params(cfg: TrainConfig, params: Any) -> Any:
         loaded, _, info = load_weights(cfg.init_weights, expected=shapes)
     except WeightsError as err:
         raise ValueError(f"{cfg.source or 'config'}: init_weights: {err}") from None
-    if info.get("quant") not in (None, "none", "float32"):
+    if QUANT_MODES[info["quant"]] is not None:
         print(f"init_weights: {cfg.init_weights} holds {info['quant']} weights; starting from their "
               "dequantized values (a float export starts closer)", file=sys.stderr)
     return jax.tree.map(lambda new, old: jax.device_put(np.asarray(new, dtype=old.dtype), old.sharding),
@@ -297,6 +297,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
                       f"held-out token acc {100 * tf['token_acc']:.1f}%, CE {tf['ce']:.3f}")
         return event
 
+    def keep_if_best(event: dict, step: int) -> None:
+        if _improves(event, record):
+            record.update(best_exact=event["int4"]["exact_match"], best_ce=_ce(event), best_step=step)
+            ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run}, best=True)
 
     step = start
     if start == 0 and cfg.eval_every and examples_eval:
@@ -344,10 +348,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
             if on_step is not None:
                 on_step(step, last)
             if cfg.eval_every and step % cfg.eval_every == 0 and step < end:
-                event = run_eval(step)
-                if _improves(event, record):
-                    record.update(best_exact=event["int4"]["exact_match"], best_ce=_ce(event), best_step=step)
-                    ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run}, best=True)
+                keep_if_best(run_eval(step), step)
             if step % cfg.checkpoint_every == 0:
                 ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run})
     except KeyboardInterrupt:
@@ -357,9 +358,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
             stream.close()
         reporter.close()
     final = run_eval(step) if examples_eval else {}
-    if _improves(final, record):
-        record.update(best_exact=final["int4"]["exact_match"], best_ce=_ce(final), best_step=step)
-        ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run}, best=True)
+    keep_if_best(final, step)
     ckpt.save(state, {**record, "tokens": tokens_seen + tokens_run})
     elapsed = time.monotonic() - t_start
     tps = tokens_run / max(elapsed, 1e-9)

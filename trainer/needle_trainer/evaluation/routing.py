@@ -28,7 +28,7 @@ class Prediction:
     calls: list[dict[str, Any]] = field(default_factory=list)
     valid: list[bool] = field(default_factory=list)
     confidence: float = 0.0
-    latency_ms: float | None = None  # model time (its batch's decode), not time queued behind others
+    compute_ms: float | None = None  # model time (its batch's decode), not time queued behind others
     output_tokens: int = 0
     error: str | None = None
 
@@ -75,7 +75,7 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
                 out[i] = Prediction(
                     calls=[{"name": c.name, "arguments": c.arguments} for c in res.calls],
                     valid=[True] * len(res.calls) + [False] * len(res.errors),
-                    confidence=res.confidence, latency_ms=res.compute_ms,
+                    confidence=res.confidence, compute_ms=res.compute_ms,
                     output_tokens=res.usage.output_tokens)
             if progress is not None:
                 progress(1)

@@ -32,9 +32,9 @@ def score_cases(cases: Sequence[Case], preds: Sequence[Prediction], worst: int =
         s = scores.setdefault(case.category, Scores())
         if case.bfcl is not None:
             ok, why = bfcl.score(case.bfcl, pred.calls) if pred.error is None else (False, pred.error)
-            s.add(case.calls, pred.calls, pred.valid, pred.latency_ms)
+            s.add(case.calls, pred.calls, pred.valid, pred.compute_ms)
         else:
-            ok = s.add(case.calls, pred.calls, pred.valid, pred.latency_ms) and pred.error is None
+            ok = s.add(case.calls, pred.calls, pred.valid, pred.compute_ms) and pred.error is None
             why = pred.error or ""
         passed[case.category] = passed.get(case.category, 0) + ok
         outcomes.append((pred.confidence, bool(ok)))
