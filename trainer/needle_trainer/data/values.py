@@ -64,6 +64,9 @@ def number_surface(value: int | float, rng: random.Random) -> Filled:
     forms: list[tuple[str, str | None]] = [(str(n), None)] * 4
     if 0 <= n <= 20 or (0 <= n < 100 and n % 10 == 0):
         forms.append((number_words(n), "number"))
+    elif 20 < n < 100:                      # "twenty-five" and "twenty five"
+        spelled = number_words(n)
+        forms.append((spelled if rng.random() < 0.5 else spelled.replace("-", " "), "number"))
     if abs(n) >= 1000:
         forms += [(f"{n:,}", "number")] * 2
         if n % 1000 == 0:

@@ -21,6 +21,7 @@ from needle_trainer.data.generate import Parts, Request
 from needle_trainer.data.phrasing import request_parts, verb_phrase, words
 from needle_trainer.data.values import Filled, ValueMaker
 from needle_trainer.finetune.hints import CatalogueBank, hinted_schema, tokens
+from needle_trainer.finetune.natural import can_modify, modifier_action, name_phrases, question_action, unit_spellings
 
 PREFIXES = ("", "", "", "", "please ", "can you ", "could you ", "i need to ", "i want to ", "i'd like to ",
             "help me ", "hey, ", "go ahead and ", "would you ", "can you please ", "pls ", "quick one: ",
@@ -34,6 +35,10 @@ _PREPS = r"(?:in|of|for|to|on|from|at|by|with|into|between|inside|under|via)"
 _VAGUE_OBJECT = re.compile(rf"\s+{_PREPS}\s+(?:a|an|two|one|some|any|a given|a specific|the given|its|their)\b.*$")
 _CUT_AFTER_COMMA = re.compile(r"\s*(at|and|optionally|without|so|which|then|a|an|the|in|for|e\.g\.|"
                               r"including|if|when|with|by|so that|returning|giving)\b")
+MODIFIER_RATE = 0.35      # share of requests with a value inside the action ("the kitchen lights")
+QUESTION_RATE = 0.35      # share of a read-only tool's name-based requests asked as "what's the ..."
+QUESTION_OPENERS = ("", "", "hey ", "so ", "quick question, ", "um ", "do you know ")
+QUESTION_TAILS = ("?", "?", "", " right now?", " at the moment?", " please?", " now")
 _PARTICLES = frozenset("on off up down out over back".split())
 _PREPOSITIONS = frozenset("to from for in into on at with".split())
 _INDEFINITE = re.compile(r"\b(?:a|an|a given|a specific|the given)\b")
@@ -171,7 +176,7 @@ def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], fi
         options = [f"{label} {v}", f"{label} to {v}", f"with {label} {v}", f"{label} of {v}", f"{label}: {v}",
                    f"{label} = {v}", f"at {v}" if first else f"{label} at {v}"]
         if unit:
-            spaced = f"{v}{unit}" if unit == "%" else f"{v} {unit}"
+            spaced = unit_spellings(v, unit, rng)
             options += [f"{label} {spaced}", f"with {label} {spaced}"]
             if (profile.unit_counts or {}).get(unit, 0) == 1:
                 options += [spaced, spaced, f"for {spaced}", f"to {spaced}", f"with {spaced}"]
@@ -184,6 +189,7 @@ def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], fi
             options += [v, f"for {v}", f"on {v}", f"for {v}"]
             if _LOCATIVE.search(words(key)):
                 options += [f"in the {v}", f"in {v}", f"for the {v}", f"on the {v}", f"at {v}"]
+        options += name_phrases(key, node, v) * 2
         if re.search(r"\b(text|comment|message|note|summary|reason|body)\b", words(key)):
             options += [f"saying \"{v}\"", f"saying {v}", f": {v}", f"because {v}" if "reason" in key else
                         f"that says {v}"]
@@ -213,6 +219,8 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     terse = action_source is None and source == "name" and rng.random() < 0.1    # "cancel booking FL7K2Q"
     if terse:                                  # the verb stays: it is what tells get_x from cancel_x
         action = " ".join(profile.name_words)
+    question = None if terse or source != "name" or rng.random() >= QUESTION_RATE else question_action(name, rng)
+    action = question or action
     props = profile.schema.get("properties") or {}
     keys = _chosen_parameters(profile, rng, optional_rate)
     if rng.random() < 0.6:
@@ -220,9 +228,20 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     phrases: Parts = []
     arguments: dict[str, Any] = {}
     exempt: set[tuple[str, ...]] = set()
+    filled_by_key = {key: values.value(props[key]) for key in keys}
+    action_parts: Parts = [(action, False)]
+    if not terse and rng.random() < MODIFIER_RATE:       # "turn on the kitchen lights"
+        for key in keys:
+            filled, unit = filled_by_key[key], profile.units.get(key)
+            if not filled.exempt and can_modify(key, props[key], filled.text, unit, action,
+                                                   key in profile.required):
+                action_parts = modifier_action(action, filled.text, unit, rng)
+                arguments[key] = filled.value
+                keys = [k for k in keys if k != key]
+                break
     for i, key in enumerate(keys):
         node = props[key]
-        filled = values.value(node)
+        filled = filled_by_key[key]
         phrase = parameter_phrase(profile, key, node, filled, rng, first=i == 0)
         at = phrase.rfind(filled.text) if filled.text else -1
         joiner = rng.choice((" ", " ", " ", ", ", " and ")) if i else " "
@@ -236,14 +255,17 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
             exempt.add((key,))
     frame = rng.random()
     if terse:
-        parts: Parts = [(action, False), *phrases]
+        parts: Parts = [*action_parts, *phrases]
+    elif question:                                         # "what's the indoor temperature in the basement?"
+        parts = [(rng.choice(QUESTION_OPENERS), False), *action_parts, *phrases,
+                 (rng.choice(QUESTION_TAILS), False)]
     elif frame < 0.18:                                      # a question around the whole request
         lead, tail = rng.choice(QUESTION_FRAMES).split("{a}")
-        parts = [(lead + action, False), *phrases, (tail, False)]
+        parts = [(lead, False), *action_parts, *phrases, (tail, False)]
     elif frame < 0.26 and phrases:                        # values first: "for kitchen, turn on lights"
-        parts = [(rng.choice(("", "ok ", "so ")), False), *phrases, (", " + action, False),
+        parts = [(rng.choice(("", "ok ", "so ")), False), *phrases, (", ", False), *action_parts,
                  (rng.choice(SUFFIXES), False)]
         parts[1] = (parts[1][0].lstrip(" ,").removeprefix("and "), parts[1][1])
     else:
-        parts = [(rng.choice(PREFIXES) + action, False), *phrases, (rng.choice(SUFFIXES), False)]
+        parts = [(rng.choice(PREFIXES), False), *action_parts, *phrases, (rng.choice(SUFFIXES), False)]
     return Request(parts, name, arguments, exempt)

@@ -1,0 +1,110 @@
+"""Phrasings people use that the labelled templates ("room kitchen", "duration minutes 3") miss.
+
+* a value inside the action's object: "turn on the kitchen lights", "lock the back door",
+  "set a 3 min timer" (:func:`modifier_action`);
+* a name or label said with "called" / "named": "a timer called eggs" (:func:`name_phrases`);
+* short units: "3 min", "2 hrs", "a 45-minute" (:func:`unit_spellings`);
+* a question for a read-only tool: "what's the indoor temperature?" (:func:`question_action`).
+
+These are general English patterns keyed on parameter names, types and units, never on a
+particular registry's tools.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from needle_trainer.data.phrasing import words
+
+Parts = list[tuple[str, bool]]
+
+#: short spellings of a unit after a number ("3 min", "3-minute")
+UNIT_SHORT: dict[str, tuple[str, ...]] = {
+    "minutes": ("min", "mins", "minutes", "-minute"),
+    "seconds": ("sec", "secs", "seconds", "s", "-second"),
+    "hours": ("hr", "hrs", "hours", "h", "-hour"),
+    "days": ("days", "-day"),
+    "nights": ("nights", "-night"),
+    "%": ("%", " percent", " per cent"),
+    "km": ("km", "-km", "kilometers"),
+    "miles": ("miles", "mi", "-mile"),
+}
+_SINGULAR = {"minutes": "minute", "seconds": "second", "hours": "hour", "days": "day", "nights": "night",
+             "kilometers": "kilometer", "miles": "mile"}
+#: units whose value-and-unit can stand before the object noun, as said there ("a 3-minute timer")
+MODIFIER_UNITS: dict[str, tuple[str, ...]] = {
+    "minutes": ("-minute", " minute", " min"), "seconds": ("-second", " second", " sec"),
+    "hours": ("-hour", " hour", " hr"), "days": ("-day", " day"), "nights": ("-night", " night"),
+    "km": ("-km", " km"), "miles": ("-mile", " mile"),
+}
+_NAME_KEY = re.compile(r"\b(label|name|title|nickname|tag|alias)\b")
+_TEXT_KEY = re.compile(r"\b(text|comment|message|note|notes|summary|reason|body|description|content|query|"
+                       r"subject|details|feedback|request|question)\b")
+_LOCATIVE_KEY = re.compile(r"\b(room|location|place|city|zone|area|speaker|region|site|venue|door|device|"
+                           r"floor|channel|account|calendar|list|folder|board|project|team)\b")
+READ_VERBS = frozenset("get check read fetch show lookup look find query".split())
+QUESTION_LEADS = ("what's the {o}", "what is the {o}", "what's the current {o}", "tell me the {o}",
+                  "how about the {o}", "whats the {o}")
+
+
+def unit_spellings(value_text: str, unit: str, rng: random.Random) -> str:
+    """``value_text`` followed by one spelling of ``unit``: "3 min", "3-minute", "1 hour"."""
+    spelling = rng.choice(UNIT_SHORT.get(unit, (unit,)))
+    if spelling.startswith(("-", " ")) or unit == "%":
+        return f"{value_text}{spelling}"
+    if value_text in ("1", "one"):
+        spelling = _SINGULAR.get(spelling, spelling)
+    return f"{value_text} {spelling}"
+
+
+def name_phrases(key: str, node: Mapping[str, Any], value_text: str) -> list[str]:
+    """"called eggs" for a parameter that names or labels the thing the tool makes."""
+    if node.get("type", "string") != "string" or "enum" in node or not _NAME_KEY.search(words(key)):
+        return []
+    return [f"called {value_text}", f"named {value_text}", f"called \"{value_text}\"", f"labelled {value_text}",
+            f"titled {value_text}" if "title" in key else f"named \"{value_text}\""]
+
+
+def can_modify(key: str, node: Mapping[str, Any], value_text: str, unit: str | None, action: str,
+               required: bool) -> bool:
+    """Whether this argument can sit inside the action's object without changing its meaning:
+    a short place-like or object-naming string ("kitchen" lights, "back" door), or the required
+    number of a tool with a time or distance unit ("a 3-minute timer"; an optional one such as a
+    transition time describes something else)."""
+    if " the " not in f" {action} ":
+        return False
+    kind = node.get("type", "string")
+    if kind in ("integer", "number"):
+        return required and unit in MODIFIER_UNITS
+    if kind != "string" or "enum" in node or not value_text or len(value_text.split()) > 3:
+        return False
+    key_words = words(key)
+    if _TEXT_KEY.search(key_words) or _NAME_KEY.search(key_words):
+        return False
+    return bool(_LOCATIVE_KEY.search(key_words) or set(key_words.split()) & set(action.split()))
+
+
+def modifier_action(action: str, value_text: str, unit: str | None, rng: random.Random) -> Parts:
+    """The action with the value before its object: "turn on the lights" -> "turn on the
+    kitchen lights"; with a unit, "set the timer" -> "set a 3 min timer". The value is its own
+    part, so it stays a copied span."""
+    tokens = action.split()
+    at = len(tokens) - 1 - tokens[::-1].index("the")
+    head = " ".join(tokens[:at])
+    tail = " ".join(tokens[at + 1:])
+    if unit:
+        article = "an" if value_text.startswith(("8", "11", "18", "eight", "eleven")) else "a"
+        return [(f"{head} {article} ", False), (value_text, True), (f"{rng.choice(MODIFIER_UNITS[unit])} {tail}", False)]
+    return [(f"{head} the ", False), (value_text, True), (f" {tail}", False)]
+
+
+def question_action(name: str, rng: random.Random) -> str | None:
+    """"what's the indoor temperature" for ``get_indoor_temperature``; None for tools that act."""
+    w = words(name).split()
+    if len(w) < 2 or w[0] not in READ_VERBS:
+        return None
+    obj = " ".join(w[2:] if w[1] in ("the", "my", "current") and len(w) > 2 else w[1:])
+    return rng.choice(QUESTION_LEADS).format(o=obj)
