@@ -3,7 +3,7 @@
 An :class:`Engine` owns the weights on the device, the jitted generation and embedding
 programs, a cache of tool embeddings (by tool fingerprint) and the micro-batcher's worker.
 Building a router for a new tool set therefore costs its grammar and, only when it has more
-tools than ``top_k``, its tools' embeddings; never a weight reload.
+tools than ``top_k``, its tools' embeddings and word index; never a weight reload.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from needle_router.batching import MicroBatcher
 from needle_router.decoding.grammar import ConstraintFactory, ConstraintRows, Grammar, batch_constraint
+from needle_router.lexical import LexicalIndex, fuse
 from needle_router.model.config import PRESETS, ModelConfig
 from needle_router.model.decode import (
     BATCH_BUCKETS,
@@ -61,6 +62,7 @@ class Binding:
     constrained: bool
     max_new_tokens: int
     embeddings: np.ndarray | None = None  # [T, r], computed on first retrieval
+    lexical: LexicalIndex | None = None  # BM25 over the tools, built on first retrieval
     lock: threading.Lock = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -79,6 +81,7 @@ class Request:
     query_ids: list[int]
     allowed: np.ndarray | None = None  # [T] bool in grammar order, None = all tools
     require_call: bool = False
+    text: str = ""  # the query's text, for the word-overlap half of retrieval ("" = head only)
 
 
 @dataclass(frozen=True)
@@ -156,10 +159,15 @@ class Engine:
             tools = self.tool_embeddings(binding)
             queries = self.embed([requests[r].query_ids for r in need])
             scores = queries @ tools.T  # [R, T]
+            with binding.lock:
+                if binding.lexical is None:
+                    binding.lexical = LexicalIndex.for_tools(binding.specs)
             for row, r in enumerate(need):
                 s = scores[row].copy()
                 if requests[r].allowed is not None:
                     s[~requests[r].allowed] = -np.inf
+                if requests[r].text:
+                    s = fuse(s, binding.lexical.scores(requests[r].text))
                 top = np.argsort(-s, kind="stable")[: binding.top_k]
                 shown[r] = [int(i) for i in top]
         return shown  # type: ignore[return-value]

@@ -129,8 +129,8 @@ class NeedleRouter:
     Args:
         tools: the tool set; ``[]`` is valid and always routes to no call.
         model: ``None`` for the shipped default weights, a weights directory, or a preset name.
-        top_k: with more tools than this, the retrieval head picks the ``top_k`` most relevant
-            tools per query; only those are shown to the model and allowed by the grammar.
+        top_k: with more tools than this, the retrieval head fused with word overlap (BM25)
+            picks the ``top_k`` most relevant tools per query; only those are shown to the model and allowed by the grammar.
             ``None``: 8, or for a model fine-tuned on a registry, that registry's size.
         constrained: decode under the tool set's grammar (every call parses and validates).
         min_confidence: calls whose confidence is below this become "no call".
@@ -228,7 +228,7 @@ class NeedleRouter:
                 if name not in names:
                     raise ToolSpecError(f"unknown tool {name!r} in allowed tools", tool=name)
                 mask[names[name]] = True
-        request = Request(self._binding, ids[:MAX_QUERY_TOKENS], mask, require_call)
+        request = Request(self._binding, ids[:MAX_QUERY_TOKENS], mask, require_call, text)
         fut = self.engine.batcher.submit(self._binding.constrained, request, max_batch=self.max_batch,
                                          max_wait_s=self.batch_wait_s)
         return text, truncated, time.perf_counter(), fut

@@ -223,10 +223,33 @@ def test_retrieval_shows_only_top_k_tools():
     emb = engine.tool_embeddings(binding)
     scores = engine.embed([req.query_ids])[0] @ emb.T
     assert set(shown) == set(np.argsort(-scores)[:4].tolist())
-    shown_names = {binding.specs[i].name for i in shown}
+    with_words = engine._select(binding, [Request(binding, req.query_ids, text="run task 7")])[0]
+    shown_names = {binding.specs[i].name for i in with_words}
     for _ in range(3):
         res = r.route_sync("run task 7", require_call=True)
         assert res.calls and {c.name for c in res.calls} <= shown_names
+
+
+def test_retrieval_fuses_the_head_with_word_overlap():
+    tools = [{"name": f"tool.{i}", "description": f"does task number {i}",
+              "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}} for i in range(40)]
+    tools.append({"name": "convert_currency", "description": "Convert money between currencies.",
+                  "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}}})
+    r = NeedleRouter(tools, model=MODEL, top_k=4, max_new_tokens=BUDGET)
+    engine, binding = r.engine, r._binding
+    from needle_router.engine import Request
+    from needle_router.lexical import fuse
+    query = "convert 20 dollars to another currency"
+    ids = engine.tokenizer.encode(query)
+    allowed = np.ones(len(binding.specs), bool)
+    allowed[0] = False
+    shown = engine._select(binding, [Request(binding, ids, allowed, text=query)])[0]
+    dense = engine.embed([ids])[0] @ engine.tool_embeddings(binding).T
+    dense[~allowed] = -np.inf
+    lexical = binding.lexical.scores(query)
+    assert binding.specs[int(np.argmax(lexical))].name == "convert_currency"
+    assert shown == np.argsort(-fuse(dense, lexical), kind="stable")[:4].tolist()
+    assert 0 not in shown
 
 
 def test_unconstrained_mode_reports_instead_of_raising():

@@ -59,7 +59,9 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     extra = []
     if report.get("retrieval"):
         r = report["retrieval"]
-        extra.append(f"retrieval recall@{r['k']} among {r['pool']} tools: {r['recall']:.1f}% ({r['queries']} queries)")
+        parts = f" (head alone {r['recall_head']:.1f}%, BM25 alone {r['recall_lexical']:.1f}%)" if "recall_head" in r else ""
+        extra.append(f"retrieval recall@{r['k']} among {r['pool']} tools: {r['recall']:.1f}%{parts} "
+                     f"({r['queries']} queries)")
     if report.get("calibration"):
         extra.append(f"confidence calibration error (ECE): {100 * report['calibration']['ece']:.1f} points")
     t = report["timing"]

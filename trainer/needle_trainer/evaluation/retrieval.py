@@ -1,8 +1,10 @@
-"""Retrieval recall@k: does the retrieval head rank the expected tools in its top k when a
+"""Retrieval recall@k: does the router's shortlist hold the expected tools in its top k when a
 query's right tools sit among ``pool`` tools (DESIGN.md: recall@5 with 100 tools bound)?
 
-Distractors are tools of the suite's other examples (deterministic draw). Each tool is
-embedded once, rendered exactly as the router renders it.
+Reported three ways on the same draws: the retrieval head alone, BM25 alone, and the fusion
+the router uses (:func:`needle_router.lexical.fuse`). Distractors are tools of the suite's
+other examples (deterministic draw). Each tool is embedded once, rendered exactly as the
+router renders it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from needle_router.engine import Engine
+from needle_router.lexical import LEXICAL_WEIGHT, LexicalIndex, fuse, tool_terms
 from needle_router.render import query_tokens, tool_tokens
 from needle_router.tools import assign_internal_names, to_tool_specs
 from needle_router.tools.errors import ToolSpecError
@@ -30,9 +33,12 @@ def _tool_name(tool: Any) -> str | None:
 
 
 def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 100, seed: int = 0,
-                max_queries: int = 300) -> dict[str, Any] | None:
+                max_queries: int = 300, lexical_weights: Sequence[float] = (LEXICAL_WEIGHT,)
+                ) -> dict[str, Any] | None:
     """Mean fraction of expected tools in the top ``k`` of ``pool`` candidates, over cases
-    with calls (at most ``max_queries``); None when the suite has no such cases."""
+    with calls (at most ``max_queries``); None when the suite has no such cases. ``recall`` is
+    the router's fused ranking (at the first of ``lexical_weights``), ``recall_head`` the
+    retrieval head alone, ``recall_lexical`` BM25 alone, ``recall_by_weight`` every weight."""
     rng = random.Random(seed)
     tools: dict[str, Any] = {}
     for c in cases:
@@ -50,7 +56,7 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
     needed = dict.fromkeys(universe)
     for c in with_calls:
         needed.update(dict.fromkeys(call["name"] for call in c.calls))
-    names, rendered = [], []
+    names, rendered, words = [], [], {}
     for name in needed:
         try:
             (spec,) = assign_internal_names(to_tool_specs([tools[name]]))
@@ -58,18 +64,26 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
             continue
         names.append(name)
         rendered.append(tool_tokens(tok, spec))
+        words[name] = tool_terms(spec)
     emb = dict(zip(names, engine.embed(rendered)))
     queries = engine.embed([query_tokens(tok, c.query) for c in with_calls])
-    recalls = []
+    hits: dict[str, list[float]] = {"head": [], "lexical": [], **{f"{w:g}": [] for w in lexical_weights}}
     for c, q in zip(with_calls, queries):
         expected = [n for n in dict.fromkeys(call["name"] for call in c.calls) if n in emb]
         if not expected:
             continue
         others = [n for n in universe if n in emb and n not in expected]
         candidates = expected + rng.sample(others, min(len(others), pool - len(expected)))
-        scores = np.stack([emb[n] for n in candidates]) @ q
-        top = {candidates[i] for i in np.argsort(-scores, kind="stable")[:k]}
-        recalls.append(sum(n in top for n in expected) / len(expected))
-    if not recalls:
+        dense = np.stack([emb[n] for n in candidates]) @ q
+        lexical = LexicalIndex([words[n] for n in candidates]).scores(c.query)
+        ranked = {"head": dense, "lexical": lexical,
+                  **{f"{w:g}": fuse(dense, lexical, w) for w in lexical_weights}}
+        for method, scores in ranked.items():
+            top = {candidates[i] for i in np.argsort(-scores, kind="stable")[:k]}
+            hits[method].append(sum(n in top for n in expected) / len(expected))
+    if not hits["head"]:
         return None
-    return {"k": k, "pool": pool, "queries": len(recalls), "recall": 100.0 * float(np.mean(recalls))}
+    pct = {m: 100.0 * float(np.mean(v)) for m, v in hits.items()}
+    return {"k": k, "pool": pool, "queries": len(hits["head"]), "recall": pct[f"{lexical_weights[0]:g}"],
+            "lexical_weight": lexical_weights[0], "recall_head": pct["head"], "recall_lexical": pct["lexical"],
+            "recall_by_weight": {w: pct[f"{w:g}"] for w in lexical_weights}}

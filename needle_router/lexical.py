@@ -1,0 +1,96 @@
+"""Word overlap between a query and each bound tool (BM25), fused with the retrieval head.
+
+The retrieval head ranks tools by meaning but, at the shipped model's size, misses many tools a
+query names outright ("convert 20 USD to EUR" -> ``convert_currency``). BM25 over each tool's
+name, description and parameter names catches those; the two rankings are fused per query
+after z-scoring, so neither scale dominates. Pure numpy, indexed once per tool set.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from needle_router.tools import ToolSpec
+
+#: weight of the lexical z-score against the head's (chosen on training-split tools:
+#: ``benchmarks/bench_retrieval.py``)
+LEXICAL_WEIGHT = 0.5
+BM25_K1, BM25_B = 1.2, 0.75
+NAME_REPEAT = 2            # a tool's name words count this many times: they say what it does
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or is are be it its this that as if any me my i "
+    "you your we our us please can could would will should do does did what which who how when where "
+    "there here some all get set e g eg not no yes so just".split())
+
+
+def terms(text: str) -> list[str]:
+    """Lowercase content words with light stemming; identifiers split at ``_`` / camelCase."""
+    out = []
+    for word in _WORD.findall(_CAMEL.sub(" ", text).lower()):
+        if word in _STOPWORDS or len(word) < 2:
+            continue
+        for suffix, keep in (("ies", "y"), ("ing", ""), ("es", ""), ("s", ""), ("ed", "")):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+                word = word[: -len(suffix)] + keep
+                break
+        out.append(word)
+    return out
+
+
+def tool_terms(spec: ToolSpec) -> list[str]:
+    """What a tool is about: its name (repeated), description and parameter names/descriptions."""
+    parts = [spec.name] * NAME_REPEAT + [spec.description or ""]
+    for key, node in (spec.parameters.get("properties") or {}).items():
+        parts += [key, str(node.get("description") or "") if isinstance(node, dict) else ""]
+    return terms(" ".join(parts))
+
+
+class LexicalIndex:
+    """BM25 over a fixed list of tools."""
+
+    def __init__(self, documents: Sequence[Sequence[str]]):
+        self.counts = [Counter(d) for d in documents]
+        self.lengths = np.array([len(d) for d in documents], np.float32)
+        self.mean_length = float(self.lengths.mean()) if len(documents) else 0.0
+        df = Counter(t for c in self.counts for t in c)
+        n = len(documents)
+        self.idf = {t: math.log(1.0 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    @classmethod
+    def for_tools(cls, specs: Sequence[ToolSpec]) -> "LexicalIndex":
+        return cls([tool_terms(s) for s in specs])
+
+    def scores(self, query: str) -> np.ndarray:
+        """[T] BM25 score of each tool for ``query``."""
+        out = np.zeros(len(self.counts), np.float32)
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * self.lengths / max(self.mean_length, 1e-6))
+        for term in set(terms(query)):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            tf = np.array([c.get(term, 0) for c in self.counts], np.float32)
+            out += idf * tf * (BM25_K1 + 1) / (tf + norm)
+        return out
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(x)
+    if finite.sum() < 2:
+        return np.where(finite, 0.0, x)
+    mean, std = x[finite].mean(), x[finite].std()
+    return np.where(finite, (x - mean) / std if std > 1e-9 else 0.0, x)
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT) -> np.ndarray:
+    """One query's combined tool scores: z(head) + weight * z(BM25). ``-inf`` (a tool not
+    allowed) stays ``-inf``."""
+    lexical = np.where(np.isfinite(dense), lexical, -np.inf)
+    return _zscore(dense) + weight * np.where(np.isfinite(dense), _zscore(lexical), 0.0)
