@@ -140,3 +140,24 @@ def test_interrupt_keeps_the_best_weights_and_resume_continues(tmp_path):
     assert second["stop"] == "epochs" and second["steps"] == second["total_steps"] > 7
     steps = [h["step"] for h in second["history"]]
     assert steps[:3] == [0, 3, 6] and steps == sorted(steps)  # continued from the step-6 checkpoint
+
+
+def test_learning_rate_warms_up_then_decays_to_a_tenth():
+    from needle_trainer.finetune.train import learning_rate
+
+    assert learning_rate(0, 400, 1e-3) == 0.0
+    assert abs(learning_rate(20, 400, 1e-3) - 1e-3) < 1e-12
+    rates = [learning_rate(s, 400, 1e-3) for s in range(20, 401, 20)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert abs(rates[-1] - 1e-4) < 1e-12
+
+
+def test_the_schedule_is_fitted_to_the_time_limit():
+    from needle_trainer.finetune.train import Horizon
+
+    h = Horizon(total=825, minutes=15, eval_every=50)
+    assert h.refit(0, 100, 200.0) == 450          # 2 s a step: 450 steps fit in 15 minutes
+    assert h.refit(0, 100, 20.0) == 825           # fast enough for every epoch
+    assert h.refit(0, 400, 890.0) == 450          # nearly out of time: at least one more interval
+    assert h.refit(300, 400, 200.0) == 750        # resumed at step 300: this run's pace and budget
+    assert Horizon(total=825, minutes=None, eval_every=50).refit(0, 100, 200.0) == 825

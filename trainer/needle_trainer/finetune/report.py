@@ -50,6 +50,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     s, b, t = report["summary"], report["base"], report["tuned"]
     lines = [f"# Fine-tune report: {report.get('tools_file', '')}", "",
              f"Base: {s['base']}; method: {report.get('method')}; {s['steps']} of {s['total_steps']} steps "
+             f"({_horizon(s)})"
              f"in {s['seconds'] / 60:.1f} min (stopped: {s['stop']}); best validation exact match "
              f"{s['best_exact_match']:.1f}% at step {s['best_step']}.", "",
              f"## Test split ({t['n']} examples never trained on)", "",
@@ -71,6 +72,13 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines.append(f"- `{f['query']}`: expected `{json.dumps(f['expected'], ensure_ascii=False)}`, "
                      f"got `{json.dumps(f['predicted'], ensure_ascii=False)}` (confidence {f['confidence']})")
     return "\n".join(lines) + "\n"
+
+
+def _horizon(summary: Mapping[str, Any]) -> str:
+    horizon = summary.get("horizon", summary["total_steps"])
+    if horizon < summary["total_steps"]:
+        return f"learning-rate schedule fitted to the time limit: {horizon} steps"
+    return "the epochs' steps"
 
 
 def _pct(v: Any) -> str:

@@ -126,13 +126,41 @@ def make_step(model_cfg, frozen: Any, use_lora: bool, alpha: float, tx: optax.Gr
         metrics["loss"] = loss
         return loss, metrics
 
-    def step(state: TrainState, batch):
+    def step(state: TrainState, batch, lr):
         grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, batch)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
+        params = optax.apply_updates(state.params, jax.tree.map(lambda u: -lr * u, updates))
         return TrainState(params, opt_state, state.step + 1, state.rng), metrics
 
     return jax.jit(step, donate_argnums=(0,))
+
+
+def learning_rate(step: int, horizon: int, peak: float) -> float:
+    """Linear warmup (20 steps at most) then cosine decay to a tenth of ``peak`` at ``horizon``."""
+    warmup = min(20, max(1, horizon // 10))
+    if step < warmup:
+        return peak * step / warmup
+    progress = min(1.0, (step - warmup) / max(1, horizon - warmup))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class Horizon:
+    """How many steps the schedule spans: the epochs' steps, or, with a time limit, the steps
+    that fit in it at the pace measured so far (evaluations included), so the learning rate has
+    decayed when time runs out instead of stopping at its peak. Refitted at every evaluation,
+    rounded down to a whole evaluation interval so that the last step is evaluated."""
+
+    def __init__(self, total: int, minutes: float | None, eval_every: int):
+        self.total, self.minutes, self.eval_every = total, minutes, eval_every
+        self.steps = total
+
+    def refit(self, start: int, step: int, seconds: float) -> int:
+        """The horizon after ``step``, this run having started at ``start`` ``seconds`` ago."""
+        if self.minutes is None or step <= start or seconds <= 0:
+            return self.steps
+        fit = start + int(self.minutes * 60 * (step - start) / seconds)
+        fit = max(step + self.eval_every, fit // self.eval_every * self.eval_every)
+        return min(self.total, fit)
 
 
 def validation_score(metrics: Mapping[str, float]) -> float:
@@ -169,10 +197,10 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
     encoder = Encoder()
     plan = BatchPlan(encoder.encode_many(splits["train"]), cfg.rows, cfg.seed)
     total = max(1, math.ceil(cfg.epochs * plan.per_epoch))
-    warmup = min(20, max(1, total // 10))
-    schedule = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, warmup, total, end_value=cfg.lr * 0.1)
-    tx = optax.chain(optax.clip_by_global_norm(1.0),
-                     optax.adamw(schedule, weight_decay=0.0 if cfg.lora_rank else 0.01))
+    horizon = Horizon(total, cfg.minutes, cfg.eval_every)
+    # AdamW whose learning rate the step takes as an argument: it follows the fitted horizon
+    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_adam(),
+                     optax.add_decayed_weights(0.0 if cfg.lora_rank else 0.01))
     trainable = lora.init_lora(base, cfg.lora_rank, cfg.seed) if cfg.lora_rank else base
     state = TrainState(trainable, tx.init(trainable), jnp.zeros((), jnp.int32), jax.random.PRNGKey(cfg.seed))
     ckpt = Checkpoints(out / "checkpoints", keep=1)
@@ -201,21 +229,24 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
             record["bad_evals"] += 1
         return exact
 
-    step = int(state.step)
+    step = start = int(state.step)
     stop = "epochs"
     losses: list[float] = []
     try:
         if step == 0 and not record["history"]:
             evaluate(0)  # the base model's score, and a loadable output from the start
-        while step < total:
-            state, metrics = step_fn(state, plan.batch(step))
+        while step < horizon.steps:
+            lr = learning_rate(step, horizon.steps, cfg.lr)
+            state, metrics = step_fn(state, plan.batch(step), jnp.float32(lr))
             step += 1
             losses.append(float(metrics["loss"]))
-            event: dict[str, Any] = {"step": step, "total": total, "loss": losses[-1]}
-            if step % cfg.eval_every == 0 or step == total:
+            event: dict[str, Any] = {"step": step, "total": horizon.steps, "loss": losses[-1]}
+            if step % cfg.eval_every == 0 or step == horizon.steps:
                 event["validation_exact_match"] = evaluate(step)
                 event["train_loss"] = float(np.mean(losses[-cfg.eval_every:]))
-                record["history"][-1]["train_loss"] = event["train_loss"]
+                record["history"][-1].update(train_loss=event["train_loss"], learning_rate=lr)
+                record["horizon"] = horizon.steps = horizon.refit(start, step, time.perf_counter() - t0)
+                event["total"] = horizon.steps
                 ckpt.save(state, record)
                 if record["bad_evals"] >= cfg.patience:
                     stop = "no_progress"
@@ -226,12 +257,15 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
             if cfg.minutes is not None and time.perf_counter() - t0 > cfg.minutes * 60:
                 stop = "time_limit"
                 break
+        if stop == "epochs" and horizon.steps < total:
+            stop = "time_limit"              # the schedule was fitted to the time and finished
     except KeyboardInterrupt:
         stop = "interrupted"
     finally:
         ckpt.close()
-    log = {**record, "stop": stop, "steps": step, "total_steps": total, "seconds": time.perf_counter() - t0}
+    log = {**record, "stop": stop, "steps": step, "total_steps": total, "horizon": horizon.steps,
+           "seconds": time.perf_counter() - t0}
     atomic_write(out / "finetune_log.json", (json.dumps(log, indent=1) + "\n").encode())
-    return {"stop": stop, "steps": step, "total_steps": total, "best_exact_match": record["best"],
+    return {"stop": stop, "steps": step, "total_steps": total, "horizon": horizon.steps, "best_exact_match": record["best"],
             "best_step": record["best_step"], "history": record["history"], "seconds": time.perf_counter() - t0,
             "base": loaded.label, "steps_per_epoch": plan.per_epoch, "enc_len": plan.enc_len}
