@@ -3,10 +3,13 @@ questions for read-only tools, spelled numbers."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 
 from needle_router.tools import ToolSpec
-from needle_trainer.data.values import number_surface
+from needle_trainer.data.values import ValueMaker, number_surface
+from needle_trainer.finetune.hints import RegistryValues
 from needle_trainer.finetune.natural import (can_modify, modifier_action, name_phrases, question_action,
                                             unit_spellings)
 from needle_trainer.finetune.synth import synthesize
@@ -57,10 +60,23 @@ def test_read_only_tools_get_questions():
     assert question_action("lock_door", random.Random(0)) is None
 
 
-def test_every_number_below_100_can_be_spelled():
+def test_every_number_below_100_can_be_spelled_for_finetuning_only():
     for n in (21, 25, 47, 99):
-        forms = {number_surface(n, random.Random(s)).text for s in range(200)}
+        forms = {number_surface(n, random.Random(s), spell_all=True).text for s in range(200)}
         assert number_words(n) in forms and number_words(n).replace("-", " ") in forms
+        assert number_words(n) not in {number_surface(n, random.Random(s)).text for s in range(200)}
+    assert RegistryValues.spell_all_numbers and not ValueMaker.spell_all_numbers
+
+
+def test_the_heldout_set_is_unchanged():
+    """The held-out evaluation set is generated; a change to the engine's value surfaces
+    would silently change it. Its first examples, as every reported number was measured."""
+    from needle_trainer.data.heldout import heldout_examples
+
+    examples = heldout_examples(40)
+    digest = hashlib.sha256(json.dumps([(e["query"], e["calls"]) for e in examples],
+                                       sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    assert digest == HELDOUT_40_SHA256
 
 
 def test_synthesis_uses_the_natural_forms_and_values_stay_copyable():
@@ -83,3 +99,6 @@ def test_synthesis_uses_the_natural_forms_and_values_stay_copyable():
                 assert room.lower() in ex["query"].lower()          # still a copied span
                 rooms_inside += f"the {room.lower()} lights" in ex["query"].lower()
     assert rooms_inside > 0
+
+
+HELDOUT_40_SHA256 = "6bc09501b679446815874f5b45ded67193fb25706b5aa8cf187923c314e85a90"

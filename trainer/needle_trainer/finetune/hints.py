@@ -297,6 +297,7 @@ class RegistryValues(ValueMaker):
 
     example_rate = 0.25
     optional_field_rate = 0.3
+    spell_all_numbers = True          # "twenty-five minutes": how people type to an assistant
 
     def string(self, node: Mapping[str, Any]) -> Filled:
         examples = node.get("x-examples")
