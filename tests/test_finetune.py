@@ -158,6 +158,6 @@ def test_the_schedule_is_fitted_to_the_time_limit():
     h = Horizon(total=825, minutes=15, eval_every=50)
     assert h.refit(0, 100, 200.0) == 450          # 2 s a step: 450 steps fit in 15 minutes
     assert h.refit(0, 100, 20.0) == 825           # fast enough for every epoch
-    assert h.refit(0, 400, 890.0) == 450          # nearly out of time: at least one more interval
+    assert h.refit(0, 400, 890.0) == 404          # in the last interval: the steps that still fit
     assert h.refit(300, 400, 200.0) == 750        # resumed at step 300: this run's pace and budget
     assert Horizon(total=825, minutes=None, eval_every=50).refit(0, 100, 200.0) == 825

@@ -148,7 +148,8 @@ class Horizon:
     """How many steps the schedule spans: the epochs' steps, or, with a time limit, the steps
     that fit in it at the pace measured so far (evaluations included), so the learning rate has
     decayed when time runs out instead of stopping at its peak. Refitted at every evaluation,
-    rounded down to a whole evaluation interval so that the last step is evaluated."""
+    rounded down to a whole evaluation interval (or, in the last one, to the steps that fit) so
+    that the last step is evaluated."""
 
     def __init__(self, total: int, minutes: float | None, eval_every: int):
         self.total, self.minutes, self.eval_every = total, minutes, eval_every
@@ -159,8 +160,8 @@ class Horizon:
         if self.minutes is None or step <= start or seconds <= 0:
             return self.steps
         fit = start + int(self.minutes * 60 * (step - start) / seconds)
-        fit = max(step + self.eval_every, fit // self.eval_every * self.eval_every)
-        return min(self.total, fit)
+        rounded = fit // self.eval_every * self.eval_every
+        return min(self.total, rounded if rounded > step else max(step + 1, fit))
 
 
 def validation_score(metrics: Mapping[str, float]) -> float:
