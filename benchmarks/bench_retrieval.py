@@ -28,7 +28,7 @@ from needle_router.lexical import LEXICAL_WEIGHT, LexicalIndex, tool_terms  # no
 from needle_router.tools import to_tool_specs  # noqa: E402
 from needle_trainer.data.generate import ExampleMaker  # noqa: E402
 from needle_trainer.data.heldout import HELDOUT_CONFIG, heldout_examples  # noqa: E402
-from needle_trainer.evaluation.retrieval import recall_at_k  # noqa: E402
+from needle_trainer.evaluation.retrieval import recall_at_k, tool_name  # noqa: E402
 from needle_trainer.evaluation.suites import from_examples  # noqa: E402
 
 TUNING_SEED = 4242          # not a training seed, not the held-out seed
@@ -41,7 +41,7 @@ def tuning_examples(n: int) -> list[dict]:
 
 
 def bm25_ms_per_query(cases, pool: int = 100) -> float:
-    unique = {t["function"]["name"] if "function" in t else t["name"]: t for c in cases for t in c.tools}
+    unique = {tool_name(t): t for c in cases for t in c.tools}
     specs = to_tool_specs(list(unique.values())[:pool])
     index = LexicalIndex([tool_terms(s) for s in specs])
     t0 = time.perf_counter()

@@ -92,5 +92,4 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT) -> np.ndarray:
     """One query's combined tool scores: z(head) + weight * z(BM25). ``-inf`` (a tool not
     allowed) stays ``-inf``."""
-    lexical = np.where(np.isfinite(dense), lexical, -np.inf)
-    return _zscore(dense) + weight * np.where(np.isfinite(dense), _zscore(lexical), 0.0)
+    return _zscore(dense) + weight * _zscore(np.where(np.isfinite(dense), lexical, -np.inf))

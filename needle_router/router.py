@@ -130,7 +130,8 @@ class NeedleRouter:
         tools: the tool set; ``[]`` is valid and always routes to no call.
         model: ``None`` for the shipped default weights, a weights directory, or a preset name.
         top_k: with more tools than this, the retrieval head fused with word overlap (BM25)
-            picks the ``top_k`` most relevant tools per query; only those are shown to the model and allowed by the grammar.
+            picks the ``top_k`` most relevant tools per query; only those are shown to the model
+            and allowed by the grammar.
             ``None``: 8, or for a model fine-tuned on a registry, that registry's size.
         constrained: decode under the tool set's grammar (every call parses and validates).
         min_confidence: calls whose confidence is below this become "no call".

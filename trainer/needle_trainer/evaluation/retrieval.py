@@ -25,7 +25,8 @@ from needle_trainer.evaluation.suites import Case
 DISTRACTOR_UNIVERSE = 400  # distinct tools drawn from; keeps embedding cost bounded
 
 
-def _tool_name(tool: Any) -> str | None:
+def tool_name(tool: Any) -> str | None:
+    """A tool's name in any of the accepted forms (OpenAI dict, bare schema, callable)."""
     if isinstance(tool, dict):
         fn = tool.get("function", tool)
         return fn.get("name") if isinstance(fn, dict) else None
@@ -43,7 +44,7 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
     tools: dict[str, Any] = {}
     for c in cases:
         for t in c.tools:
-            name = _tool_name(t)
+            name = tool_name(t)
             if name and name not in tools:
                 tools[name] = t
     with_calls = [c for c in cases if c.calls][:max_queries]
@@ -67,7 +68,7 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
         words[name] = tool_terms(spec)
     emb = dict(zip(names, engine.embed(rendered)))
     queries = engine.embed([query_tokens(tok, c.query) for c in with_calls])
-    hits: dict[str, list[float]] = {"head": [], "lexical": [], **{f"{w:g}": [] for w in lexical_weights}}
+    hits: dict[str | float, list[float]] = {"head": [], "lexical": [], **{w: [] for w in lexical_weights}}
     for c, q in zip(with_calls, queries):
         expected = [n for n in dict.fromkeys(call["name"] for call in c.calls) if n in emb]
         if not expected:
@@ -77,13 +78,13 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
         dense = np.stack([emb[n] for n in candidates]) @ q
         lexical = LexicalIndex([words[n] for n in candidates]).scores(c.query)
         ranked = {"head": dense, "lexical": lexical,
-                  **{f"{w:g}": fuse(dense, lexical, w) for w in lexical_weights}}
+                  **{w: fuse(dense, lexical, w) for w in lexical_weights}}
         for method, scores in ranked.items():
             top = {candidates[i] for i in np.argsort(-scores, kind="stable")[:k]}
             hits[method].append(sum(n in top for n in expected) / len(expected))
     if not hits["head"]:
         return None
     pct = {m: 100.0 * float(np.mean(v)) for m, v in hits.items()}
-    return {"k": k, "pool": pool, "queries": len(hits["head"]), "recall": pct[f"{lexical_weights[0]:g}"],
+    return {"k": k, "pool": pool, "queries": len(hits["head"]), "recall": pct[lexical_weights[0]],
             "lexical_weight": lexical_weights[0], "recall_head": pct["head"], "recall_lexical": pct["lexical"],
-            "recall_by_weight": {w: pct[f"{w:g}"] for w in lexical_weights}}
+            "recall_by_weight": {w: pct[w] for w in lexical_weights}}

@@ -50,7 +50,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     s, b, t = report["summary"], report["base"], report["tuned"]
     lines = [f"# Fine-tune report: {report.get('tools_file', '')}", "",
              f"Base: {s['base']}; method: {report.get('method')}; {s['steps']} of {s['total_steps']} steps "
-             f"({_horizon(s)})"
+             f"({_horizon(s)}) "
              f"in {s['seconds'] / 60:.1f} min (stopped: {s['stop']}); best validation exact match "
              f"{s['best_exact_match']:.1f}% at step {s['best_step']}.", "",
              f"## Test split ({t['n']} examples never trained on)", "",
