@@ -70,6 +70,7 @@ def generate(query: str, model: str | None, max_new_tokens: int) -> None:
     """
     from rich.console import Console
 
+    from needle_router.decision import no_call_bias
     from needle_router.model.decode import Generator
     from needle_router.tokenizer import default_tokenizer
 
@@ -81,7 +82,7 @@ def generate(query: str, model: str | None, max_new_tokens: int) -> None:
         console.print(f"[yellow]warning:[/yellow] {loaded.label}")
     tokenizer = default_tokenizer()
     ids = tokenizer.encode(query)
-    generator = Generator(loaded.params, loaded.config)
+    generator = Generator(loaded.params, loaded.config, no_call_bias=no_call_bias(loaded.info))
     t0 = time.perf_counter()
     generator.generate([ids], max_new_tokens=max_new_tokens)  # compiles this bucket
     t1 = time.perf_counter()
@@ -509,24 +510,39 @@ def eval_command(suite: str, model: str | None, compare_model: str | None, categ
 
 @main.command("calibrate")
 @click.option("--model", "-m", required=True, type=click.Path(file_okay=False, exists=True),
-              help="Weights directory to calibrate (its config.json gains the mapping).")
+              help="Weights directory to calibrate (its config.json gains the bias and the mapping).")
 @click.option("--n", "n_examples", default=600, show_default=True, type=click.IntRange(min=50),
-              help="Held-out-tool examples to fit on (their own seed, never the evaluation's).")
+              help="Examples to fit each part on (their own seeds, never the evaluation's).")
 @click.option("--dry-run", is_flag=True, help="Fit and print, but leave the weights folder as it is.")
 def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
-    """Fit the model's confidence to P(answer is right) on held-out tools; store it with the weights."""
+    """Fit the no-call decision's bias (on training-split tools), then the confidence mapping
+    to P(answer is right) (on held-out tools); store both with the weights."""
     from rich.console import Console
 
+    from needle_router.decision import decision_metadata
     from needle_router.engine import get_engine
     from needle_router.model.weights import WeightsError, update_metadata
 
     cal = _trainer_import("needle_trainer.evaluation.calibration")
+    dec = _trainer_import("needle_trainer.evaluation.decision")
     try:
         engine = get_engine(model)
     except WeightsError as err:
         raise click.ClickException(str(err)) from None
     console = Console()
-    raw, right = cal.raw_outcomes(engine, n_examples)
+    try:
+        bias = dec.fit_no_call_bias(dec.decision_outcomes(engine, dec.decision_examples(n_examples)))
+    except ValueError as err:
+        raise click.ClickException(f"{model}: {err}") from None
+    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} training-split-tool examples: accuracy "
+                  f"{100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
+                  f"{100 * bias.no_call_before:.1f}% -> {100 * bias.no_call_after:.1f}%")
+    saved_bias = engine.generator.no_call_bias
+    engine.generator.no_call_bias = bias.bias
+    try:
+        raw, right = cal.raw_outcomes(engine, n_examples)
+    finally:
+        engine.generator.no_call_bias = saved_bias
     try:
         fitted = cal.fit_platt(raw, right)
     except ValueError as err:
@@ -537,9 +553,15 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
     console.print(f"mapping: sigmoid({fitted.a:.4f} * logit(raw) + {fitted.b:.4f}); "
                   f"{sum(right)}/{len(right)} answers right")
     if not dry_run:
-        update_metadata(model, {"calibration": fitted.to_metadata(
-            n=len(raw), seed=cal.CALIBRATION_SEED, ece_before=before["ece"], ece_after=after["ece"])})
-        console.print(f"wrote the calibration into {model}/config.json")
+        update_metadata(model, {
+            "decision": decision_metadata(
+                bias.bias, n=bias.n, seed=dec.DECISION_SEED, accuracy_before=bias.accuracy_before,
+                accuracy_after=bias.accuracy_after, no_call_before=bias.no_call_before,
+                no_call_after=bias.no_call_after),
+            "calibration": fitted.to_metadata(
+                n=len(raw), seed=cal.CALIBRATION_SEED, ece_before=before["ece"], ece_after=after["ece"]),
+        })
+        console.print(f"wrote the no-call bias and the calibration into {model}/config.json")
 
 
 # ----------------------------------------------------------------------- serve, playground

@@ -9,6 +9,7 @@ tools than ``top_k``, its tools' embeddings and word index; never a weight reloa
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 import time
@@ -22,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from needle_router.batching import MicroBatcher
+from needle_router.decision import no_call_bias
 from needle_router.decoding.grammar import ConstraintFactory, ConstraintRows, Grammar, batch_constraint
 from needle_router.lexical import LexicalIndex, fuse
 from needle_router.model.config import PRESETS, ModelConfig
@@ -36,7 +38,7 @@ from needle_router.model.loading import DEFAULT_WEIGHTS_DIR, LoadedModel, load_m
 from needle_router.model.needle import Needle
 from needle_router.render import encoder_input
 from needle_router.tokenizer import NeedleTokenizer, default_tokenizer
-from needle_router.tokenizer.specials import PAD_ID
+from needle_router.tokenizer.specials import NO_CALL_ID, PAD_ID
 from needle_router.tools.spec import ToolSpec
 
 EMBED_CHUNK = 32  # rows per embedding call
@@ -90,6 +92,7 @@ class Decoded:
     shown: list[int]  # grammar indices of the tools rendered into the input, in order
     input_tokens: int
     compute_ms: float  # the decode of this request's batch (tool selection + generation)
+    no_call_probability: float | None = None  # at the decision step; None where there was no choice
 
 
 class Engine:
@@ -97,7 +100,11 @@ class Engine:
         self.loaded = loaded
         self.config = loaded.config
         self.tokenizer = tokenizer or default_tokenizer()
-        self.generator = Generator(loaded.params, loaded.config)
+        try:
+            bias = no_call_bias(loaded.info)
+        except ValueError as err:
+            raise ValueError(f"{loaded.source}: {err}") from None
+        self.generator = Generator(loaded.params, loaded.config, no_call_bias=bias)
         self.params = self.generator.params
         self.batcher = MicroBatcher(self.run_batch)
         self._embeddings: dict[str, np.ndarray] = {}
@@ -199,8 +206,19 @@ class Engine:
         budget = max(req.binding.max_new_tokens for req in requests)
         gens = self.generator.generate(inputs, max_new_tokens=budget, constraint=constraint)
         ms = (time.perf_counter() - t0) * 1000.0
-        return [Decoded(_within(g, req.binding.max_new_tokens), tools, len(x), ms)
+        return [Decoded(_within(g, req.binding.max_new_tokens), tools, len(x), ms,
+                        _no_call_probability(g, req, constrained))
                 for g, req, tools, x in zip(gens, requests, shown, inputs)]
+
+
+def _no_call_probability(gen: Generation, req: Request, constrained: bool) -> float | None:
+    """P(no call) at the first step. Under the grammar the first token is ``<|call|>`` or
+    ``<|no_call|>``, so the chosen one's probability gives both; unconstrained (a full-vocabulary
+    choice) or with ``require_call`` (no choice) there is none to report."""
+    if not constrained or req.require_call or not gen.tokens:
+        return None
+    p = math.exp(float(gen.logprobs[0]))
+    return p if gen.tokens[0] == NO_CALL_ID else 1.0 - p
 
 
 def _within(gen: Generation, budget: int) -> Generation:

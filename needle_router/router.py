@@ -70,6 +70,9 @@ class RouteResult(BaseModel):
     abstained: bool = False  # calls were dropped for low confidence
     truncated: bool = False  # the query was longer than MAX_QUERY_TOKENS and was cut
     errors: list[str] = Field(default_factory=list)  # calls dropped as invalid (unconstrained only)
+    # The model's probability that no tool applies, at its call / no-call decision (None where
+    # it had no choice: require_call, or unconstrained decoding). Uncalibrated.
+    no_call_probability: float | None = None
 
     @property
     def called(self) -> bool:
@@ -292,6 +295,7 @@ class NeedleRouter:
             abstained=abstained,
             truncated=truncated,
             errors=errors if gen.finished else errors + ["answer did not finish within max_new_tokens"],
+            no_call_probability=decoded.no_call_probability,
         )
 
     def _parse(self, tokens: Sequence[int]) -> tuple[list[ToolCall], list[str]]:

@@ -25,7 +25,7 @@ from flax import struct
 from needle_router.model.config import ModelConfig
 from needle_router.model.layers import MASK_VALUE
 from needle_router.model.needle import Needle, empty_cache
-from needle_router.tokenizer.specials import BOS_ID, EOS_ID, PAD_ID
+from needle_router.tokenizer.specials import BOS_ID, EOS_ID, NO_CALL_ID, PAD_ID
 
 # Powers of two and the midpoints between them: padding wastes at most a third of the
 # encoder's work, at the price of at most 13 input-length programs.
@@ -105,7 +105,8 @@ def _prefill(apply, enc_tokens):
     return jax.tree.map(lambda x: x.reshape((batch,) + x.shape[2:]), stacked)
 
 
-def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_tokens: int):
+def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_tokens: int,
+                   no_call_bias: float | jax.Array = 0.0):
     _TRACES["generate"] += 1  # runs at trace time only
     apply = functools.partial(Needle(cfg).apply, {"params": params})
     batch = enc_tokens.shape[0]
@@ -118,6 +119,8 @@ def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_
     def body(carry):
         step, token, cache, state, out, logp, done = carry
         logits, cache = apply(token, step, cache, cross, enc_mask, method=Needle.decode_step)
+        # The call / no-call decision is the first token; a fitted bias shifts only that choice.
+        logits = logits.at[:, NO_CALL_ID].add(jnp.where(step == 0, no_call_bias, 0.0))
         if constraint is not None:
             logits = jnp.where(constraint.mask(state), logits, MASK_VALUE)
         log_probs = jax.nn.log_softmax(logits, axis=-1)
@@ -152,7 +155,8 @@ def prefill(params, enc_tokens, *, cfg: ModelConfig):
 
 generate_tokens = jax.jit(_generate_impl, static_argnames=("cfg", "max_new_tokens"))
 """Cached greedy decoding on already-bucketed arrays: (params, enc_tokens [B,S], constraint
-or None) -> (tokens [B,N], log-probs [B,N]); rows end with EOS then PAD."""
+or None) -> (tokens [B,N], log-probs [B,N]); rows end with EOS then PAD. ``no_call_bias`` (traced,
+so changing it compiles nothing) is added to the no-call token's logit at the first step."""
 
 
 def _bucket(value: int, buckets: Sequence[int], what: str) -> int:
@@ -185,8 +189,10 @@ class Generator:
         length_buckets: Sequence[int] = LENGTH_BUCKETS,
         batch_buckets: Sequence[int] = BATCH_BUCKETS,
         new_token_buckets: Sequence[int] = NEW_TOKEN_BUCKETS,
+        no_call_bias: float = 0.0,
     ) -> None:
         self.config = config
+        self.no_call_bias = float(no_call_bias)
         self.params = jax.device_put(params)
         self.length_buckets = tuple(sorted(length_buckets))
         self.batch_buckets = tuple(sorted(batch_buckets))
@@ -233,8 +239,8 @@ class Generator:
         for i, req in enumerate(requests):
             enc[i, : len(req)] = req
         enc[len(requests):, 0] = EOS_ID  # filler rows: one real token keeps them well defined
-        out, logp = generate_tokens(self.params, jnp.asarray(enc), constraint,
-                                    cfg=self.config, max_new_tokens=new_tokens)
+        out, logp = generate_tokens(self.params, jnp.asarray(enc), constraint, cfg=self.config,
+                                    max_new_tokens=new_tokens, no_call_bias=jnp.float32(self.no_call_bias))
         out, logp = np.asarray(out), np.asarray(logp)
         gens = [_trim(out[i, :max_new_tokens], logp[i, :max_new_tokens]) for i in range(len(requests))]
         return gens

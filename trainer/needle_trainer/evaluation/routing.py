@@ -31,6 +31,7 @@ class Prediction:
     compute_ms: float | None = None  # model time (its batch's decode), not time queued behind others
     output_tokens: int = 0
     error: str | None = None
+    no_call_probability: float | None = None  # at the decision step (None: no choice was made)
 
 
 def _size(item: Mapping[str, Any]) -> int:
@@ -76,7 +77,7 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
                     calls=[{"name": c.name, "arguments": c.arguments} for c in res.calls],
                     valid=[True] * len(res.calls) + [False] * len(res.errors),
                     confidence=res.confidence, compute_ms=res.compute_ms,
-                    output_tokens=res.usage.output_tokens)
+                    output_tokens=res.usage.output_tokens, no_call_probability=res.no_call_probability)
             if progress is not None:
                 progress(1)
 

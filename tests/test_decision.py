@@ -1,0 +1,138 @@
+"""The no-call decision bias: fitting it, storing it with the weights, and decoding with it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from needle_router import NeedleRouter
+from needle_router.calibration import logit
+from needle_router.cli import main
+from needle_router.decision import decision_metadata, no_call_bias
+from needle_router.engine import get_engine
+from needle_router.model import get_config, init_params
+from needle_router.model.weights import save_weights, update_metadata
+from needle_trainer.evaluation.decision import (
+    DecisionOutcomes,
+    decision_examples,
+    decision_outcomes,
+    fit_no_call_bias,
+)
+
+TIMER = {"type": "function", "function": {"name": "set_timer", "description": "Start a timer.",
+         "parameters": {"type": "object", "properties": {"minutes": {"type": "integer"}}, "required": ["minutes"]}}}
+QUERY = "set a timer for 5 minutes"
+
+
+def _shy_model(n: int, shift: float, seed: int = 0) -> DecisionOutcomes:
+    """A model that would separate calls from no-calls at 0 but says "no call" ``shift`` logits
+    too rarely; 70% of its calls are right."""
+    rng = np.random.default_rng(seed)
+    gold_no_call = rng.uniform(size=n) < 0.2
+    clean = np.where(gold_no_call, rng.uniform(0.5, 4.0, n), -rng.uniform(0.5, 4.0, n))
+    return DecisionOutcomes(clean - shift, gold_no_call, ~gold_no_call & (rng.uniform(size=n) < 0.7))
+
+
+def test_fit_undoes_a_shifted_decision_threshold():
+    outcomes = _shy_model(2000, shift=2.0)
+    fitted = fit_no_call_bias(outcomes)
+    assert 2.0 <= fitted.bias <= 2.5  # any bias in (2, 2.5) separates the classes again
+    assert fitted.no_call_after == 1.0 and fitted.no_call_before < 0.6
+    assert fitted.accuracy_after > fitted.accuracy_before
+    assert fitted.accuracy_after == pytest.approx(outcomes.accuracy(fitted.bias))
+
+
+def test_fit_keeps_zero_for_a_model_that_needs_no_bias():
+    outcomes = DecisionOutcomes(np.array([3.0] * 10 + [-3.0] * 40), np.array([True] * 10 + [False] * 40),
+                                np.array([False] * 10 + [True] * 40))
+    fitted = fit_no_call_bias(outcomes)
+    assert fitted.bias == 0.0 and fitted.accuracy_before == fitted.accuracy_after == 1.0
+
+
+@pytest.mark.parametrize("gold", [[True] * 20, [False] * 20])
+def test_fit_refuses_examples_with_one_kind_of_answer(gold):
+    with pytest.raises(ValueError, match="both calls and no-call"):
+        fit_no_call_bias(DecisionOutcomes(np.zeros(20), np.array(gold), np.zeros(20, bool)))
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"no_call_bias": "high"}, "must hold a number"),
+    ({"bias": 1.0}, "must hold a number"),
+    ({"no_call_bias": 99.0}, "within"),
+])
+def test_bad_stored_bias_is_a_clear_error(meta, message):
+    with pytest.raises(ValueError, match=message):
+        no_call_bias({"extra": {"decision": meta}})
+    assert no_call_bias({"extra": {}}) == 0.0
+
+
+def _tiny_weights(path, bias: float | None = None):
+    extra = {"run": "t"} if bias is None else {"run": "t", "decision": decision_metadata(bias)}
+    save_weights(path, init_params("needle-tiny"), get_config("needle-tiny"), extra_metadata=extra)
+    return path
+
+
+def test_engine_names_the_folder_with_a_bad_bias(tmp_path):
+    folder = _tiny_weights(tmp_path / "w")
+    update_metadata(folder, {"decision": {"no_call_bias": 50.0}})
+    with pytest.raises(ValueError, match=r"w.*no_call_bias must be finite and within"):
+        NeedleRouter([TIMER], model=str(folder))
+
+
+async def test_stored_bias_shifts_exactly_the_decision_logit(tmp_path):
+    base = (await NeedleRouter([TIMER], model=str(_tiny_weights(tmp_path / "a"))).route(QUERY))
+    for bias in (-1.5, 2.0):
+        folder = _tiny_weights(tmp_path / f"b{bias}", bias)
+        res = await NeedleRouter([TIMER], model=str(folder)).route(QUERY)
+        assert logit(res.no_call_probability) - logit(base.no_call_probability) == pytest.approx(bias, abs=1e-3)
+
+
+async def test_a_large_bias_decides_and_leaves_nothing_else_changed(tmp_path):
+    said_no = await NeedleRouter([TIMER], model=str(_tiny_weights(tmp_path / "no", 8.0))).route(QUERY)
+    assert said_no.calls == [] and said_no.no_call_probability > 0.99
+    said_call = await NeedleRouter([TIMER], model=str(_tiny_weights(tmp_path / "call", -8.0))).route(QUERY)
+    forced = await NeedleRouter([TIMER], model=str(_tiny_weights(tmp_path / "plain"))).route(QUERY, require_call=True)
+    # the bias acts at the first step only: the call written after it is the forced call
+    assert said_call.no_call_probability < 0.01 and said_call.called
+    assert [c.model_dump(exclude={"id"}) for c in said_call.calls] == [c.model_dump(exclude={"id"}) for c in forced.calls]
+
+
+async def test_no_call_probability_is_none_where_there_was_no_choice(tmp_path):
+    folder = str(_tiny_weights(tmp_path / "w"))
+    assert (await NeedleRouter([TIMER], model=folder).route(QUERY, require_call=True)).no_call_probability is None
+    assert (await NeedleRouter([TIMER], model=folder, constrained=False).route(QUERY)).no_call_probability is None
+    p = (await NeedleRouter([TIMER], model=folder).route(QUERY)).no_call_probability
+    assert 0.0 < p < 1.0
+
+
+def test_decision_outcomes_route_real_examples_and_restore_the_bias(tmp_path):
+    engine = get_engine(str(_tiny_weights(tmp_path / "w", 1.0)))
+    examples = decision_examples(12)
+    outcomes = decision_outcomes(engine, examples)
+    assert engine.generator.no_call_bias == 1.0
+    assert outcomes.margin.shape == (12,) and np.isfinite(outcomes.margin).all()
+    assert list(outcomes.gold_no_call) == [not e["calls"] for e in examples]
+    assert not outcomes.call_right[outcomes.gold_no_call].any()  # a call is never right where none is
+
+
+def test_decision_examples_use_training_split_tools_not_the_heldout_ones():
+    from needle_trainer.data.heldout import heldout_examples
+
+    fitting = {c["name"] for e in decision_examples(60) for c in e["calls"]}
+    heldout = {c["name"] for e in heldout_examples(60) for c in e["calls"]}
+    assert fitting and heldout and not fitting & heldout
+
+
+def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
+    folder = _tiny_weights(tmp_path / "w")
+    res = CliRunner().invoke(main, ["calibrate", "--model", str(folder), "--n", "60"])
+    assert res.exit_code == 0, res.output
+    assert "no-call bias" in res.output
+    meta = json.loads((folder / "config.json").read_text())["metadata"]
+    assert meta["decision"]["n"] == 60 and abs(meta["decision"]["no_call_bias"]) <= 8.0
+    assert meta["decision"]["accuracy_after"] >= meta["decision"]["accuracy_before"]
+    assert no_call_bias({"extra": meta}) == meta["decision"]["no_call_bias"]
+    assert meta["calibration"]["method"] == "platt"
