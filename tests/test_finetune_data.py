@@ -118,6 +118,31 @@ def test_fractions_near_requested():
     assert Counter(ex["meta"]["kind"] for ex in none).keys() <= {"single", "confusable"}
 
 
+def _leaves(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def test_half_the_parallel_requests_are_bare_clauses_joined_by_and(registry_examples):
+    """"turn off the kitchen lights and lock the front door": what people type, and what the
+    framed, one-request-after-another form ("hey, ... thanks, plus ...") never shows."""
+    _, examples = registry_examples
+    parallel = [ex for ex in examples if ex["meta"]["kind"] == "parallel"]
+    compact = [ex for ex in parallel if ex["meta"]["joined"] == "compact"]
+    assert 0.35 < len(compact) / len(parallel) < 0.65
+    joined = re.compile(r" (and|&|and then|and also)( |$)|, then ")
+    for ex in compact:
+        assert joined.search(ex["query"]), ex["query"]
+        words = ex["query"]
+        for value in _leaves([c["arguments"] for c in ex["calls"]]):
+            words = words.replace(str(value), " ")
+        words = words.replace("...", " ").rstrip(" ?.!")   # "uh..." is a filler, not a full stop
+        assert not re.search(r"[?!]|\. ", words), ex["query"]   # one sentence, not several
+
+
 def test_tool_absent_no_call_hides_the_requested_tool(small_examples):
     absent = [ex for ex in small_examples if ex["meta"].get("no_call") == "tool_absent"]
     assert absent

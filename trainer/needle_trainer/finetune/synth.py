@@ -5,7 +5,8 @@ that still contains the target tools, as retrieval would show) and is one of:
 
 * ``single``: one call, ``per_tool`` per tool, phrased from the tool's name, description and
   parameters (:mod:`.templates`) or with the data engine's generic pattern;
-* ``parallel``: 2-3 requests joined in one query (the same tool twice, or different tools);
+* ``parallel``: 2-3 requests joined in one query (the same tool twice, or different tools):
+  half as framed requests one after another, half as bare clauses joined by "and";
 * ``no_call``: chit-chat, requests for tools the registry lacks, near misses in the registry's
   own words, a request for a tool that is not shown (:mod:`.no_call`);
 * ``confusable``: for pairs of look-alike tools (shared name words or parameters), both tools
@@ -26,17 +27,27 @@ from typing import Any
 
 from needle_router.tools import ToolSpec
 from needle_trainer.data.catalogue import default_catalogue
-from needle_trainer.data.generate import DataConfig, Request, augment, catalogue_request, join_requests, query_text
+from needle_trainer.data.generate import (
+    DataConfig,
+    Parts,
+    Request,
+    augment,
+    catalogue_request,
+    join_requests,
+    query_text,
+)
 from needle_trainer.data.phrasing import request_parts, words
 from needle_trainer.data.validate import Rejected, dedupe_key, validate_example
 from needle_trainer.finetune.hints import GENERIC_VERBS, CatalogueBank, RegistryValues, tokens
 from needle_trainer.finetune.no_call import NoCallSource
-from needle_trainer.finetune.templates import ToolProfile, tool_request
+from needle_trainer.finetune.templates import PREFIXES, SUFFIXES, ToolProfile, tool_request
 
 NO_CALL_MIX = (("chit_chat", 0.28), ("missing_tool", 0.3), ("near_miss", 0.27), ("tool_absent", 0.15))
 SUBSET_RATE = 0.15                 # examples that show only part of the registry
 MAX_CONFUSABLE_PAIRS_PER_TOOL = 3
 NOISE = DataConfig(typo=0.08, disfluent=0.05, lowercase=0.25)
+COMPACT_RATE = 0.5                 # parallel examples said as bare clauses joined by "and"
+COMPACT_JOINERS = (" and ", " and ", " and ", ", and ", " and then ", ", then ", " and also ", " & ")
 
 
 @dataclass(frozen=True)
@@ -105,11 +116,24 @@ class RegistrySynthesizer:
         self.rng.shuffle(names)
         return [self.openai[n] for n in names]
 
-    def _request(self, name: str, action_source: str | None = None) -> Request:
-        return tool_request(self.profiles[name], self.values, action_source=action_source)
+    def _request(self, name: str, action_source: str | None = None, bare: bool = False) -> Request:
+        return tool_request(self.profiles[name], self.values, action_source=action_source, bare=bare)
 
-    def _calls_example(self, requests: list[Request], kind: str, **meta: Any) -> dict[str, Any]:
-        parts, tags = augment(join_requests([r.parts for r in requests], self.rng), self.rng, NOISE)
+    def _compact(self, requests: list[Request]) -> Parts:
+        """"turn off the kitchen lights and lock the front door": bare clauses, commas between
+        all but the last two, one lead-in and one closing word for the whole query."""
+        rng = self.rng
+        out: Parts = [(rng.choice(PREFIXES), False)]
+        for i, r in enumerate(requests):
+            if i:
+                out.append((rng.choice(COMPACT_JOINERS) if i == len(requests) - 1 else ", ", False))
+            out += r.parts
+        return out + [(rng.choice(SUFFIXES), False)]
+
+    def _calls_example(self, requests: list[Request], kind: str, compact: bool = False,
+                       **meta: Any) -> dict[str, Any]:
+        joined = self._compact(requests) if compact else join_requests([r.parts for r in requests], self.rng)
+        parts, tags = augment(joined, self.rng, NOISE)
         return {
             "query": query_text(parts),
             "tools": self._tools({r.name for r in requests}),
@@ -133,7 +157,9 @@ class RegistrySynthesizer:
                 chosen = [pair.first, pair.second][:n] + chosen[2:] if len(chosen) == 1 else chosen + [pair.first]
             else:
                 chosen.append(self.rng.choice(self.names))
-        return self._calls_example([self._request(c) for c in chosen[:n]], "parallel")
+        compact = self.rng.random() < COMPACT_RATE
+        requests = [self._request(c, bare=compact) for c in chosen[:n]]
+        return self._calls_example(requests, "parallel", compact=compact, joined="compact" if compact else "framed")
 
     def confusable(self, pair: ConfusablePair, which: str) -> dict[str, Any]:
         """One side of a look-alike pair (``which`` = its name) said in its own name words, or

@@ -36,6 +36,7 @@ _VAGUE_OBJECT = re.compile(rf"\s+{_PREPS}\s+(?:a|an|two|one|some|any|a given|a s
 _CUT_AFTER_COMMA = re.compile(r"\s*(at|and|optionally|without|so|which|then|a|an|the|in|for|e\.g\.|"
                               r"including|if|when|with|by|so that|returning|giving)\b")
 MODIFIER_RATE = 0.35      # share of requests with a value inside the action ("the kitchen lights")
+BARE_MODIFIER_RATE = 0.7  # the same for a bare clause joined to others ("... and lock the back door")
 QUESTION_RATE = 0.35      # share of a read-only tool's name-based requests asked as "what's the ..."
 QUESTION_OPENERS = ("", "", "hey ", "so ", "quick question, ", "um ", "do you know ")
 QUESTION_TAILS = ("?", "?", "", " right now?", " at the moment?", " please?", " now")
@@ -203,23 +204,27 @@ def _chosen_parameters(profile: ToolProfile, rng: random.Random, optional_rate: 
 
 
 def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: float = 0.4,
-                 generic_rate: float = 0.2, action_source: str | None = None) -> Request:
+                 generic_rate: float = 0.2, action_source: str | None = None, bare: bool = False) -> Request:
     """One request for this tool: query parts, the call's arguments and exempt paths.
 
     ``action_source`` forces "name" (the tool name's own words: what tells near-twin tools
-    apart) or "description"; by default both are used, plus the generic pattern."""
+    apart) or "description"; by default both are used, plus the generic pattern. ``bare``:
+    the request alone, without a lead-in, a closing word or a question around it, and more
+    often with a value inside the action ("turn off the kitchen lights"): the clause people
+    join with "and" when they ask for two things at once."""
     rng = values.rng
     name = profile.spec.name
-    if action_source is None and rng.random() < generic_rate:
+    if action_source is None and not bare and rng.random() < generic_rate:
         parts, args, exempt = request_parts(name, profile.schema, values, optional_rate)
         return Request(parts, name, args, exempt)
     source = action_source or ("description" if profile.actions and rng.random() < 0.5 else "name")
     action = rng.choice(profile.actions) if source == "description" and profile.actions else \
         name_action(name, rng)
-    terse = action_source is None and source == "name" and rng.random() < 0.1    # "cancel booking FL7K2Q"
+    terse = action_source is None and not bare and source == "name" and rng.random() < 0.1  # "cancel booking FL7K2Q"
     if terse:                                  # the verb stays: it is what tells get_x from cancel_x
         action = " ".join(profile.name_words)
-    question = None if terse or source != "name" or rng.random() >= QUESTION_RATE else question_action(name, rng)
+    question = None if terse or bare or source != "name" or rng.random() >= QUESTION_RATE \
+        else question_action(name, rng)
     action = question or action
     props = profile.schema.get("properties") or {}
     keys = _chosen_parameters(profile, rng, optional_rate)
@@ -230,7 +235,7 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     exempt: set[tuple[str, ...]] = set()
     filled_by_key = {key: values.value(props[key]) for key in keys}
     action_parts: Parts = [(action, False)]
-    if not terse and rng.random() < MODIFIER_RATE:       # "turn on the kitchen lights"
+    if not terse and rng.random() < (BARE_MODIFIER_RATE if bare else MODIFIER_RATE):  # "turn on the kitchen lights"
         for key in keys:
             filled, unit = filled_by_key[key], profile.units.get(key)
             if not filled.exempt and can_modify(key, props[key], filled.text, unit, action,
@@ -254,7 +259,7 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
         if filled.exempt:
             exempt.add((key,))
     frame = rng.random()
-    if terse:
+    if terse or bare:
         parts: Parts = [*action_parts, *phrases]
     elif question:                                         # "what's the indoor temperature in the basement?"
         parts = [(rng.choice(QUESTION_OPENERS), False), *action_parts, *phrases,
