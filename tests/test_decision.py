@@ -41,6 +41,7 @@ def test_fit_undoes_a_shifted_decision_threshold():
     fitted = fit_no_call_bias(outcomes)
     assert 2.0 <= fitted.bias <= 2.5  # any bias in (2, 2.5) separates the classes again
     assert fitted.no_call_after == 1.0 and fitted.no_call_before < 0.6
+    assert fitted.decision_after == 1.0 > fitted.decision_before
     assert fitted.accuracy_after > fitted.accuracy_before
     assert fitted.accuracy_after == pytest.approx(outcomes.accuracy(fitted.bias))
 
@@ -50,6 +51,16 @@ def test_fit_keeps_zero_for_a_model_that_needs_no_bias():
                                 np.array([False] * 10 + [True] * 40))
     fitted = fit_no_call_bias(outcomes)
     assert fitted.bias == 0.0 and fitted.accuracy_before == fitted.accuracy_after == 1.0
+
+
+def test_fit_does_not_silence_a_model_whose_calls_are_wrong():
+    """Exact match would be best with "never call" when every call is wrong; the decision
+    threshold is what the bias is for, so it keeps the calls the model should make."""
+    margin = np.array([2.0] * 10 + [-3.0] * 5 + [-2.0] * 40)    # 5 no-call answers it misses
+    outcomes = DecisionOutcomes(margin, np.array([True] * 15 + [False] * 40), np.zeros(55, bool))
+    fitted = fit_no_call_bias(outcomes)
+    assert abs(fitted.bias) < 0.05 and fitted.decision_after == 50 / 55
+    assert outcomes.accuracy(8.0) > fitted.accuracy_after   # what an exact-match fit would have chosen
 
 
 @pytest.mark.parametrize("gold", [[True] * 20, [False] * 20])
@@ -133,6 +144,6 @@ def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
     assert "no-call bias" in res.output
     meta = json.loads((folder / "config.json").read_text())["metadata"]
     assert meta["decision"]["n"] == 60 and abs(meta["decision"]["no_call_bias"]) <= 8.0
-    assert meta["decision"]["accuracy_after"] >= meta["decision"]["accuracy_before"]
+    assert meta["decision"]["decision_after"] >= meta["decision"]["decision_before"]
     assert no_call_bias({"extra": meta}) == meta["decision"]["no_call_bias"]
     assert meta["calibration"]["method"] == "platt"

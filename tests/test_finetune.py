@@ -71,6 +71,11 @@ def test_outputs_exist_and_load(tuned):
     report = json.loads((out / "report.json").read_text())
     assert report["tuned"]["n"] == len((out / "data/test.jsonl").read_text().splitlines())
     assert "tuned exact" in output
+    # the no-call bias was fitted on the validation split and travels with the weights
+    stored = json.loads((out / "config.json").read_text())["metadata"]["decision"]
+    assert report["decision"] == stored and stored["split"] == "validation" and abs(stored["no_call_bias"]) <= 8
+    assert stored["decision_after"] >= stored["decision_before"]
+    assert "no-call bias" in output
     from needle_router.tools import load_tools_file
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same tools: no warning
@@ -161,3 +166,33 @@ def test_the_schedule_is_fitted_to_the_time_limit():
     assert h.refit(0, 400, 890.0) == 404          # in the last interval: the steps that still fit
     assert h.refit(300, 400, 200.0) == 750        # resumed at step 300: this run's pace and budget
     assert Horizon(total=825, minutes=None, eval_every=50).refit(0, 100, 200.0) == 825
+
+
+def test_every_epoch_shows_every_example_once_however_its_shuffle_packs():
+    """Shuffles pack into different numbers of batches; each step still names a batch, and the
+    steps of an epoch hold each example exactly once (a regression: epoch 1 packing into fewer
+    batches than epoch 0 once raised IndexError mid-run)."""
+    import numpy as np
+
+    from needle_trainer.data.encode import Encoded
+    from needle_trainer.finetune.train import BatchPlan
+
+    rng = np.random.default_rng(0)
+
+    def example(i: int) -> Encoded:
+        n, m = int(rng.integers(20, 400)), int(rng.integers(4, 60))
+        enc = np.full(n, 100 + i, np.int32)
+        return Encoded(enc, np.zeros(m, np.int32), np.full(m, 100 + i, np.int32), np.ones(m, np.int8), enc, [], [])
+
+    plan = BatchPlan([example(i) for i in range(150)], rows=4, seed=0)
+    counts = [len(plan._pack(e)) for e in range(6)]
+    assert len(set(counts)) > 1, counts           # the case this test is about does occur
+    step = 0
+    for epoch, count in enumerate(counts):
+        seen = []
+        for _ in range(count):
+            batch = plan.batch(step)
+            ids = batch["dec_targets"][batch["dec_targets"] >= 100]
+            seen += sorted(set(ids.tolist()))
+            step += 1
+        assert sorted(seen) == list(range(100, 250)), epoch

@@ -6,6 +6,10 @@ model would have written for the examples it declined. A bias ``b`` turns an ans
 call" exactly when ``logit(P(no call)) + b > 0`` and leaves every later token as it was, so
 the accuracy at any ``b`` follows from these two passes without decoding again.
 
+The bias is chosen for the decision alone (call or not), not for exact match: a weak model
+whose calls are mostly wrong would otherwise be pushed to never call at all, which scores
+well on exact match and routes nothing. Exact match before and after is reported beside it.
+
 The fitting examples come from training-split tools under their own seed: never the held-out
 tools the evaluation uses, and never a seed a training run draws.
 """
@@ -35,14 +39,21 @@ class DecisionOutcomes:
     call_right: np.ndarray
 
     def accuracy(self, bias: float) -> float:
+        """Exact match at ``bias``."""
         says_no_call = self.margin + bias > 0
         return float(np.where(says_no_call, self.gold_no_call, self.call_right).mean())
+
+    def decision_accuracy(self, bias: float) -> float:
+        """Share of examples whose call / no-call decision is right at ``bias``."""
+        return float(((self.margin + bias > 0) == self.gold_no_call).mean())
 
 
 @dataclass(frozen=True)
 class FittedBias:
     bias: float
-    accuracy_before: float   # at bias 0
+    decision_before: float   # call / no-call decision accuracy at bias 0
+    decision_after: float
+    accuracy_before: float   # exact match at bias 0
     accuracy_after: float
     no_call_before: float    # accuracy on the examples whose answer is "no call"
     no_call_after: float
@@ -89,15 +100,15 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
 
 
 def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
-    """The bias in ``[-MAX_BIAS, MAX_BIAS]`` that maximises accuracy; among equally good biases,
-    the middle of the best run nearest 0, so a flat optimum does not drift to an extreme."""
+    """The bias in ``[-MAX_BIAS, MAX_BIAS]`` that maximises decision accuracy; among equally
+    good biases, the middle of the best run nearest 0, so a flat optimum does not drift."""
     n = len(outcomes.margin)
     if n < 10:
         raise ValueError(f"need at least 10 examples to fit the no-call bias, got {n}")
     if outcomes.gold_no_call.all() or not outcomes.gold_no_call.any():
         raise ValueError("cannot fit the no-call bias: the examples need both calls and no-call answers")
     grid = np.round(np.arange(-MAX_BIAS, MAX_BIAS + GRID_STEP / 2, GRID_STEP), 6)
-    acc = np.array([outcomes.accuracy(b) for b in grid])
+    acc = np.array([outcomes.decision_accuracy(b) for b in grid])
     best = np.flatnonzero(acc >= acc.max() - 1e-12)
     lo = hi = int(best[np.argmin(np.abs(grid[best]))])
     best = set(best.tolist())
@@ -111,4 +122,5 @@ def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
     def no_call_acc(b: float) -> float:
         return float((outcomes.margin[nc] + b > 0).mean())
 
-    return FittedBias(bias, outcomes.accuracy(0.0), outcomes.accuracy(bias), no_call_acc(0.0), no_call_acc(bias), n)
+    return FittedBias(bias, outcomes.decision_accuracy(0.0), outcomes.decision_accuracy(bias), outcomes.accuracy(0.0),
+                      outcomes.accuracy(bias), no_call_acc(0.0), no_call_acc(bias), n)

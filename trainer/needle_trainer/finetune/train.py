@@ -78,7 +78,8 @@ class BatchPlan:
         self.enc_len = min(2048, _round_up(max(len(e.enc) for e in examples), 64))
         self.dec_len = _round_up(max(len(e.target) for e in examples), 16)
         self._epoch: tuple[int, list[list[_Row]]] | None = None
-        self.per_epoch = len(self._pack(0))
+        self._counts: list[int] = []
+        self.per_epoch = len(self._pack(0))  # the first epoch's; later shuffles may pack one more or less
 
     def _pack(self, epoch: int) -> list[list[_Row]]:
         order = list(range(len(self.examples)))
@@ -102,8 +103,20 @@ class BatchPlan:
             batches.append(rows)
         return batches
 
+    def _locate(self, step: int) -> tuple[int, int]:
+        """(epoch, batch within it) of a global step. Each epoch's shuffle packs into its own
+        number of batches, so epochs are counted one by one (each packed once for its count)."""
+        epoch = 0
+        while True:
+            if epoch == len(self._counts):
+                self._counts.append(len(self._pack(epoch)))
+            if step < self._counts[epoch]:
+                return epoch, step
+            step -= self._counts[epoch]
+            epoch += 1
+
     def batch(self, step: int) -> dict[str, np.ndarray]:
-        epoch, index = divmod(step, self.per_epoch)
+        epoch, index = self._locate(step)
         if self._epoch is None or self._epoch[0] != epoch:
             self._epoch = (epoch, self._pack(epoch))
         out = empty_batch(self.rows, self.enc_len, self.dec_len)

@@ -26,6 +26,9 @@ from needle_trainer.finetune.report import score_split, write_report
 from needle_trainer.finetune.train import FinetuneConfig, finetune
 
 
+DECISION_EXAMPLES = 400   # validation examples the no-call bias is fitted on (about a minute on a CPU)
+
+
 class FinetuneInputError(ValueError):
     """The command's input cannot be used (message says what and where)."""
 
@@ -123,15 +126,40 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     if summary["stop"] == "interrupted":
         console.print("[yellow]interrupted[/yellow]: the best weights so far are in place; "
                       "--resume continues the run")
+    decision = _fit_decision(out, splits["validation"], console)
     console.print("scoring base and tuned models on the test split ...")
     emit({"phase": "scoring", "stop": summary["stop"], "steps": summary["steps"]})
     base_scores = score_split(base, splits["test"])
     tuned_scores = score_split(str(out), splits["test"])
     extra: dict[str, Any] = {"tools_file": tools_file, "method": f"lora-r{lora_rank}" if lora_rank else "full",
-                             "examples": {k: len(v) for k, v in splits.items()}}
+                             "examples": {k: len(v) for k, v in splits.items()}, "decision": decision}
     if holdout is not None:
         extra["holdout"] = {"file": holdout_file, "base": score_split(base, holdout), "tuned": score_split(str(out), holdout)}
     return write_report(out, summary, base_scores, tuned_scores, extra)
+
+
+def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[str, Any] | None:
+    """Fit the tuned weights' no-call bias on the validation split (the registry's own tools;
+    see :mod:`needle_trainer.evaluation.decision`) and store it with them."""
+    from needle_router.decision import decision_metadata
+    from needle_router.engine import get_engine
+    from needle_router.model.weights import update_metadata
+    from needle_trainer.evaluation.decision import decision_outcomes, fit_no_call_bias
+
+    try:
+        fitted = fit_no_call_bias(decision_outcomes(get_engine(str(out)), validation[:DECISION_EXAMPLES]))
+    except ValueError as err:
+        console.print(f"[yellow]no-call bias not fitted[/yellow]: {err}")
+        return None
+    meta = decision_metadata(fitted.bias, n=fitted.n, split="validation", decision_before=fitted.decision_before,
+                             decision_after=fitted.decision_after, accuracy_before=fitted.accuracy_before,
+                             accuracy_after=fitted.accuracy_after, no_call_before=fitted.no_call_before,
+                             no_call_after=fitted.no_call_after)
+    update_metadata(out, {"decision": meta})
+    console.print(f"no-call bias {fitted.bias:+.2f} (validation: call / no-call decision "
+                  f"{100 * fitted.decision_before:.1f}% -> {100 * fitted.decision_after:.1f}%, exact match "
+                  f"{100 * fitted.accuracy_before:.1f}% -> {100 * fitted.accuracy_after:.1f}%)")
+    return meta
 
 
 def print_summary(report: dict[str, Any], out: Path, console: Console) -> None:
