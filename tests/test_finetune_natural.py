@@ -10,8 +10,8 @@ import random
 from needle_router.tools import ToolSpec
 from needle_trainer.data.values import ValueMaker, number_surface
 from needle_trainer.finetune.hints import RegistryValues
-from needle_trainer.finetune.natural import (can_modify, modifier_action, name_phrases, question_action,
-                                            unit_spellings)
+from needle_trainer.finetune.natural import (IDIOM_TEXTS, can_modify, modifier_action, name_phrases,
+                                            question_action, unit_spellings, value_idiom)
 from needle_trainer.finetune.synth import synthesize
 from needle_trainer.tokenizer_corpus import number_words
 
@@ -99,6 +99,45 @@ def test_synthesis_uses_the_natural_forms_and_values_stay_copyable():
                 assert room.lower() in ex["query"].lower()          # still a copied span
                 rooms_inside += f"the {room.lower()} lights" in ex["query"].lower()
     assert rooms_inside > 0
+
+
+def test_numbers_said_as_idioms_of_their_unit():
+    rng = random.Random(0)
+    minutes = {value_idiom("duration_minutes", {"type": "integer"}, "minutes", rng) for _ in range(200)}
+    assert ("half an hour", 30) in {(f.text, f.value) for f in minutes}
+    assert all(f.exempt == "number" and f.text in IDIOM_TEXTS for f in minutes)
+    opened = {(f.text, f.value) for f in (value_idiom("open_percent", {"type": "integer", "minimum": 0, "maximum": 100},
+                                                      "%", rng) for _ in range(200))}
+    assert ("closed", 0) in opened and ("fully open", 100) in opened
+    # the schema's bounds win: brightness 1-100 is never "closed" or 0
+    bright = {value_idiom("brightness", {"type": "integer", "minimum": 1, "maximum": 100}, "%", rng).value
+              for _ in range(100)}
+    assert bright <= {50, 100}
+    as_float = value_idiom("duration_minutes", {"type": "number"}, "minutes", rng)
+    assert isinstance(as_float.value, float)
+    assert value_idiom("count", {"type": "integer"}, None, rng) is None
+    assert value_idiom("mode", {"type": "integer", "enum": [1, 2]}, "minutes", rng) is None
+
+
+def test_synthesis_says_some_numbers_as_idioms_with_the_right_values():
+    blinds = ToolSpec(name="set_blinds", description="Open or close the blinds.", parameters={
+        "type": "object", "required": ["room", "open_percent"], "properties": {
+            "room": {"type": "string", "description": "Room name."},
+            "open_percent": {"type": "integer", "description": "How far open, in percent."}}})
+    timer = ToolSpec(name="set_timer", description="Start a countdown timer.", parameters={
+        "type": "object", "required": ["duration_minutes"], "properties": {
+            "duration_minutes": {"type": "integer", "description": "Length of the timer in minutes."}}})
+    expected = {"half an hour": 30, "an hour and a half": 90, "fully closed": 0, "fully open": 100}
+    seen = set()
+    for ex in synthesize([blinds, timer], per_tool=150, seed=2):
+        if len(ex["calls"]) != 1:
+            continue
+        args = ex["calls"][0]["arguments"]
+        for text, value in expected.items():
+            if f" {text}" in ex["query"]:
+                assert value in args.values(), ex
+                seen.add(text)
+    assert len(seen) >= 3, seen
 
 
 HELDOUT_40_SHA256 = "6bc09501b679446815874f5b45ded67193fb25706b5aa8cf187923c314e85a90"

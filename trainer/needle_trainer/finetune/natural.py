@@ -4,7 +4,9 @@
   "set a 3 min timer" (:func:`modifier_action`);
 * a name or label said with "called" / "named": "a timer called eggs" (:func:`name_phrases`);
 * short units: "3 min", "2 hrs", "a 45-minute" (:func:`unit_spellings`);
-* a question for a read-only tool: "what's the indoor temperature?" (:func:`question_action`).
+* a question for a read-only tool: "what's the indoor temperature?" (:func:`question_action`);
+* a number said as an idiom of its unit: "half an hour" (30 minutes), "halfway" (50 percent),
+  "closed" (0 percent open) (:func:`value_idiom`).
 
 These are general English patterns keyed on parameter names, types and units, never on a
 particular registry's tools.
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from needle_trainer.data.phrasing import words
+from needle_trainer.data.values import Filled
 
 Parts = list[tuple[str, bool]]
 
@@ -108,3 +111,34 @@ def question_action(name: str, rng: random.Random) -> str | None:
         return None
     obj = " ".join(w[2:] if w[1] in ("the", "my", "current") and len(w) > 2 else w[1:])
     return rng.choice(QUESTION_LEADS).format(o=obj)
+
+
+#: numbers people say with words of their unit, by the unit (value, text)
+UNIT_IDIOMS: dict[str, tuple[tuple[int, str], ...]] = {
+    "minutes": ((30, "half an hour"), (60, "an hour"), (60, "one hour"), (90, "an hour and a half"),
+                (90, "one and a half hours"), (15, "a quarter of an hour"), (45, "three quarters of an hour"),
+                (120, "two hours"), (180, "three hours")),
+    "seconds": ((30, "half a minute"), (60, "a minute"), (60, "one minute"), (90, "a minute and a half"),
+                (120, "two minutes")),
+    "%": ((50, "halfway"), (50, "half"), (100, "all the way"), (100, "full"), (100, "max")),
+}
+#: the same for a percentage of how far something is open ("open_percent", "position")
+OPEN_IDIOMS: tuple[tuple[int, str], ...] = ((0, "closed"), (0, "fully closed"), (0, "all the way closed"),
+                                            (100, "fully open"), (100, "all the way open"), (50, "half open"),
+                                            (50, "halfway"))
+IDIOM_TEXTS = frozenset(text for forms in (*UNIT_IDIOMS.values(), OPEN_IDIOMS) for _, text in forms)
+_OPEN_KEY = re.compile(r"\b(open|opening|position|closed)\b")
+
+
+def value_idiom(key: str, node: Mapping[str, Any], unit: str | None, rng: random.Random) -> Filled | None:
+    """A number said as its unit's idiom ("half an hour" for 30 minutes), one the schema's
+    bounds allow; None where the parameter's unit has none."""
+    if node.get("type") not in ("integer", "number") or "enum" in node:
+        return None
+    forms = OPEN_IDIOMS if unit == "%" and _OPEN_KEY.search(words(key)) else UNIT_IDIOMS.get(unit or "", ())
+    lo, hi = node.get("minimum", float("-inf")), node.get("maximum", float("inf"))
+    forms = [(v, text) for v, text in forms if lo <= v <= hi]
+    if not forms:
+        return None
+    value, text = rng.choice(forms)
+    return Filled(value if node.get("type") == "integer" else float(value), text, "number")

@@ -21,7 +21,15 @@ from needle_trainer.data.generate import Parts, Request
 from needle_trainer.data.phrasing import request_parts, verb_phrase, words
 from needle_trainer.data.values import Filled, ValueMaker
 from needle_trainer.finetune.hints import CatalogueBank, hinted_schema, tokens
-from needle_trainer.finetune.natural import can_modify, modifier_action, name_phrases, question_action, unit_spellings
+from needle_trainer.finetune.natural import (
+    IDIOM_TEXTS,
+    can_modify,
+    modifier_action,
+    name_phrases,
+    question_action,
+    unit_spellings,
+    value_idiom,
+)
 
 PREFIXES = ("", "", "", "", "please ", "can you ", "could you ", "i need to ", "i want to ", "i'd like to ",
             "help me ", "hey, ", "go ahead and ", "would you ", "can you please ", "pls ", "quick one: ",
@@ -36,6 +44,7 @@ _VAGUE_OBJECT = re.compile(rf"\s+{_PREPS}\s+(?:a|an|two|one|some|any|a given|a s
 _CUT_AFTER_COMMA = re.compile(r"\s*(at|and|optionally|without|so|which|then|a|an|the|in|for|e\.g\.|"
                               r"including|if|when|with|by|so that|returning|giving)\b")
 MODIFIER_RATE = 0.35      # share of requests with a value inside the action ("the kitchen lights")
+IDIOM_RATE = 0.2          # numbers said as their unit's idiom ("half an hour"), where it has one
 BARE_MODIFIER_RATE = 0.7  # the same for a bare clause joined to others ("... and lock the back door")
 QUESTION_RATE = 0.35      # share of a read-only tool's name-based requests asked as "what's the ..."
 QUESTION_OPENERS = ("", "", "hey ", "so ", "quick question, ", "um ", "do you know ")
@@ -173,6 +182,8 @@ def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], fi
             options += [v, v, f"as {v}"]
     elif kind == "boolean":
         options = [v]
+    elif kind in ("integer", "number") and v in IDIOM_TEXTS:    # "for half an hour", "blinds halfway"
+        options = [v, v, f"{label} {v}", f"to {v}"] + ([f"for {v}", f"in {v}"] if unit != "%" else [])
     elif kind in ("integer", "number"):
         options = [f"{label} {v}", f"{label} to {v}", f"with {label} {v}", f"{label} of {v}", f"{label}: {v}",
                    f"{label} = {v}", f"at {v}" if first else f"{label} at {v}"]
@@ -234,6 +245,9 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     arguments: dict[str, Any] = {}
     exempt: set[tuple[str, ...]] = set()
     filled_by_key = {key: values.value(props[key]) for key in keys}
+    for key in keys:
+        if rng.random() < IDIOM_RATE:
+            filled_by_key[key] = value_idiom(key, props[key], profile.units.get(key), rng) or filled_by_key[key]
     action_parts: Parts = [(action, False)]
     if not terse and rng.random() < (BARE_MODIFIER_RATE if bare else MODIFIER_RATE):  # "turn on the kitchen lights"
         for key in keys:
