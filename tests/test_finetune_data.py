@@ -131,7 +131,7 @@ def test_half_the_parallel_requests_are_bare_clauses_joined_by_and(registry_exam
     framed, one-request-after-another form ("hey, ... thanks, plus ...") never shows."""
     _, examples = registry_examples
     parallel = [ex for ex in examples if ex["meta"]["kind"] == "parallel"]
-    compact = [ex for ex in parallel if ex["meta"]["joined"] == "compact"]
+    compact = [ex for ex in parallel if ex["meta"]["form"] in ("compact", "elliptical")]
     assert 0.35 < len(compact) / len(parallel) < 0.65
     joined = re.compile(r" (and|&|and then|and also)( |$)|, then ")
     for ex in compact:
@@ -141,6 +141,19 @@ def test_half_the_parallel_requests_are_bare_clauses_joined_by_and(registry_exam
             words = words.replace(str(value), " ")
         words = words.replace("...", " ").rstrip(" ?.!")   # "uh..." is a filler, not a full stop
         assert not re.search(r"[?!]|\. ", words), ex["query"]   # one sentence, not several
+
+
+def test_one_tool_said_once_with_its_value_repeated(registry_examples):
+    """"cancel FL7K2Q and HT93LM": every call names the same tool with one argument, and
+    every value is a copied span of the query, in the order of the calls."""
+    _, examples = registry_examples
+    elliptical = [ex for ex in examples if ex["meta"]["kind"] == "parallel" and ex["meta"]["form"] == "elliptical"]
+    assert elliptical
+    for ex in elliptical:
+        assert len({c["name"] for c in ex["calls"]}) == 1 and all(len(c["arguments"]) == 1 for c in ex["calls"])
+        values = [str(next(iter(c["arguments"].values()))) for c in ex["calls"]]
+        spots = [ex["query"].find(v) for v in values]
+        assert -1 not in spots and spots == sorted(spots), ex["query"]
 
 
 def test_tool_absent_no_call_hides_the_requested_tool(small_examples):

@@ -6,7 +6,8 @@ that still contains the target tools, as retrieval would show) and is one of:
 * ``single``: one call, ``per_tool`` per tool, phrased from the tool's name, description and
   parameters (:mod:`.templates`) or with the data engine's generic pattern;
 * ``parallel``: 2-3 requests joined in one query (the same tool twice, or different tools):
-  half as framed requests one after another, half as bare clauses joined by "and";
+  half as framed requests one after another, half as bare clauses joined by "and" (some of
+  those one tool said once with its value repeated: "lock the back door and the garage");
 * ``no_call``: chit-chat, requests for tools the registry lacks, near misses in the registry's
   own words, a request for a tool that is not shown (:mod:`.no_call`);
 * ``confusable``: for pairs of look-alike tools (shared name words or parameters), both tools
@@ -20,6 +21,7 @@ and the arguments.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ SUBSET_RATE = 0.15                 # examples that show only part of the registr
 MAX_CONFUSABLE_PAIRS_PER_TOOL = 3
 NOISE = DataConfig(typo=0.08, disfluent=0.05, lowercase=0.25)
 COMPACT_RATE = 0.5                 # parallel examples said as bare clauses joined by "and"
+ELLIPSIS_RATE = 0.25               # of those, one tool said once with its value repeated ("A and B")
 COMPACT_JOINERS = (" and ", " and ", " and ", ", and ", " and then ", ", then ", " and also ", " & ")
 
 
@@ -131,8 +134,9 @@ class RegistrySynthesizer:
         return out + [(rng.choice(SUFFIXES), False)]
 
     def _calls_example(self, requests: list[Request], kind: str, compact: bool = False,
-                       **meta: Any) -> dict[str, Any]:
-        joined = self._compact(requests) if compact else join_requests([r.parts for r in requests], self.rng)
+                       joined: Parts | None = None, **meta: Any) -> dict[str, Any]:
+        if joined is None:
+            joined = self._compact(requests) if compact else join_requests([r.parts for r in requests], self.rng)
         parts, tags = augment(joined, self.rng, NOISE)
         return {
             "query": query_text(parts),
@@ -158,8 +162,39 @@ class RegistrySynthesizer:
             else:
                 chosen.append(self.rng.choice(self.names))
         compact = self.rng.random() < COMPACT_RATE
+        if compact and self.rng.random() < ELLIPSIS_RATE:
+            example = self._elliptical(first, n)
+            if example is not None:
+                return example
         requests = [self._request(c, bare=compact) for c in chosen[:n]]
-        return self._calls_example(requests, "parallel", compact=compact, joined="compact" if compact else "framed")
+        return self._calls_example(requests, "parallel", compact=compact, form="compact" if compact else "framed")
+
+    def _elliptical(self, name: str, n: int) -> dict[str, Any] | None:
+        """"lock the back door and the garage", "cancel FL7K2Q and HT93LM": one tool ``n``
+        times, said once, with only its one required value repeated. None for tools with
+        another number of required parameters, or whose value is not said verbatim."""
+        profile = self.profiles[name]
+        if len(profile.required) != 1:
+            return None
+        (key,) = profile.required
+        node = (profile.schema.get("properties") or {}).get(key) or {}
+        if node.get("type") not in ("string", "integer", "number") or "enum" in node:
+            return None
+        first = tool_request(profile, self.values, optional_rate=0.0, bare=True)
+        others = [self.values.value(node) for _ in range(n - 1)]
+        said = [first.arguments.get(key)] + [f.value for f in others]
+        if set(first.arguments) != {key} or first.exempt or any(f.exempt for f in others) \
+                or len({json.dumps(v) for v in said}) < n:
+            return None
+        at = next((i for i, (text, is_value) in enumerate(first.parts) if is_value), None)
+        the = at is not None and first.parts[at - 1][0].endswith("the ") and self.rng.random() < 0.5
+        parts: Parts = list(first.parts)
+        for i, filled in enumerate(others):
+            joiner = " and " if i == len(others) - 1 else ", "
+            parts += [(joiner + ("the " if the else ""), False), (filled.text, True)]
+        requests = [first] + [Request([], name, {key: f.value}, set()) for f in others]
+        joined = [(self.rng.choice(PREFIXES), False), *parts, (self.rng.choice(SUFFIXES), False)]
+        return self._calls_example(requests, "parallel", joined=joined, form="elliptical")
 
     def confusable(self, pair: ConfusablePair, which: str) -> dict[str, Any]:
         """One side of a look-alike pair (``which`` = its name) said in its own name words, or
