@@ -534,9 +534,9 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
         bias = dec.fit_no_call_bias(dec.decision_outcomes(engine, dec.decision_examples(n_examples)))
     except ValueError as err:
         raise click.ClickException(f"{model}: {err}") from None
-    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} training-split-tool examples: call / no-call "
-                  f"decision {100 * bias.decision_before:.1f}% -> {100 * bias.decision_after:.1f}%, exact match "
-                  f"{100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
+    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} training-split-tool examples: routed right (no "
+                  f"call, or the right tools) {100 * bias.decision_before:.1f}% -> {100 * bias.decision_after:.1f}%, "
+                  f"exact {100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
                   f"{100 * bias.no_call_before:.1f}% -> {100 * bias.no_call_after:.1f}%")
     saved_bias = engine.generator.no_call_bias
     engine.generator.no_call_bias = bias.bias

@@ -33,7 +33,8 @@ def _shy_model(n: int, shift: float, seed: int = 0) -> DecisionOutcomes:
     rng = np.random.default_rng(seed)
     gold_no_call = rng.uniform(size=n) < 0.2
     clean = np.where(gold_no_call, rng.uniform(0.5, 4.0, n), -rng.uniform(0.5, 4.0, n))
-    return DecisionOutcomes(clean - shift, gold_no_call, ~gold_no_call & (rng.uniform(size=n) < 0.7))
+    right = ~gold_no_call & (rng.uniform(size=n) < 0.7)
+    return DecisionOutcomes(clean - shift, gold_no_call, right, ~gold_no_call)
 
 
 def test_fit_undoes_a_shifted_decision_threshold():
@@ -47,26 +48,38 @@ def test_fit_undoes_a_shifted_decision_threshold():
 
 
 def test_fit_keeps_zero_for_a_model_that_needs_no_bias():
-    outcomes = DecisionOutcomes(np.array([3.0] * 10 + [-3.0] * 40), np.array([True] * 10 + [False] * 40),
-                                np.array([False] * 10 + [True] * 40))
+    calls = np.array([False] * 10 + [True] * 40)
+    outcomes = DecisionOutcomes(np.array([3.0] * 10 + [-3.0] * 40), ~calls, calls, calls)
     fitted = fit_no_call_bias(outcomes)
     assert fitted.bias == 0.0 and fitted.accuracy_before == fitted.accuracy_after == 1.0
 
 
 def test_fit_does_not_silence_a_model_whose_calls_are_wrong():
-    """Exact match would be best with "never call" when every call is wrong; the decision
-    threshold is what the bias is for, so it keeps the calls the model should make."""
+    """Exact match would be best with "never call" when every call's arguments are wrong; the
+    bias is for the routing decision, so it keeps the calls of the right tools."""
     margin = np.array([2.0] * 10 + [-3.0] * 5 + [-2.0] * 40)    # 5 no-call answers it misses
-    outcomes = DecisionOutcomes(margin, np.array([True] * 15 + [False] * 40), np.zeros(55, bool))
+    gold_no_call = np.array([True] * 15 + [False] * 40)
+    outcomes = DecisionOutcomes(margin, gold_no_call, np.zeros(55, bool), ~gold_no_call)
     fitted = fit_no_call_bias(outcomes)
     assert abs(fitted.bias) < 0.05 and fitted.decision_after == 50 / 55
     assert outcomes.accuracy(8.0) > fitted.accuracy_after   # what an exact-match fit would have chosen
 
 
+def test_fit_counts_a_call_of_the_wrong_tool_as_wrong():
+    """A model that calls for every query and picks the wrong tool for some: a call of the
+    wrong tool and a missed call are both wrong, so only the no-call examples gain."""
+    margin = np.array([-1.0] * 10 + [-4.0] * 20 + [-1.5] * 20)   # no-call, right tool, wrong tool
+    gold_no_call = np.array([True] * 10 + [False] * 40)
+    tools = np.array([False] * 10 + [True] * 20 + [False] * 20)
+    fitted = fit_no_call_bias(DecisionOutcomes(margin, gold_no_call, tools, tools))
+    assert 1.0 < fitted.bias < 4.0     # past the no-call examples, short of the right-tool calls
+    assert fitted.decision_before == 20 / 50 and fitted.decision_after == 30 / 50
+
+
 @pytest.mark.parametrize("gold", [[True] * 20, [False] * 20])
 def test_fit_refuses_examples_with_one_kind_of_answer(gold):
     with pytest.raises(ValueError, match="both calls and no-call"):
-        fit_no_call_bias(DecisionOutcomes(np.zeros(20), np.array(gold), np.zeros(20, bool)))
+        fit_no_call_bias(DecisionOutcomes(np.zeros(20), np.array(gold), np.zeros(20, bool), np.zeros(20, bool)))
 
 
 @pytest.mark.parametrize("meta, message", [
@@ -127,6 +140,8 @@ def test_decision_outcomes_route_real_examples_and_restore_the_bias(tmp_path):
     assert outcomes.margin.shape == (12,) and np.isfinite(outcomes.margin).all()
     assert list(outcomes.gold_no_call) == [not e["calls"] for e in examples]
     assert not outcomes.call_right[outcomes.gold_no_call].any()  # a call is never right where none is
+    assert not outcomes.tools_right[outcomes.gold_no_call].any()
+    assert (outcomes.tools_right >= outcomes.call_right).all()   # exactly right implies the right tools
 
 
 def test_decision_examples_use_training_split_tools_not_the_heldout_ones():

@@ -6,9 +6,11 @@ model would have written for the examples it declined. A bias ``b`` turns an ans
 call" exactly when ``logit(P(no call)) + b > 0`` and leaves every later token as it was, so
 the accuracy at any ``b`` follows from these two passes without decoding again.
 
-The bias is chosen for the decision alone (call or not), not for exact match: a weak model
-whose calls are mostly wrong would otherwise be pushed to never call at all, which scores
-well on exact match and routes nothing. Exact match before and after is reported beside it.
+The bias is chosen for the routing decision: "no call" where none applies, the right tools
+(as a multiset, arguments aside) where some do. Not for exact match: a weak model whose
+arguments are mostly wrong would be pushed to never call at all, which scores well on exact
+match and routes nothing. Not for "called or not" alone either: a call of the wrong tool is
+as wrong as a missed call. Exact match before and after is reported beside it.
 
 The fitting examples come from training-split tools under their own seed: never the held-out
 tools the evaluation uses, and never a seed a training run draws.
@@ -32,11 +34,13 @@ GRID_STEP = 0.01
 @dataclass(frozen=True)
 class DecisionOutcomes:
     """Per example: logit of P(no call) at bias 0, whether no call is right, whether the
-    model's call answer (forced where it declined) is right."""
+    model's call answer (forced where it declined) is exactly right, and whether it calls the
+    right tools."""
 
     margin: np.ndarray
     gold_no_call: np.ndarray
     call_right: np.ndarray
+    tools_right: np.ndarray
 
     def accuracy(self, bias: float) -> float:
         """Exact match at ``bias``."""
@@ -44,14 +48,15 @@ class DecisionOutcomes:
         return float(np.where(says_no_call, self.gold_no_call, self.call_right).mean())
 
     def decision_accuracy(self, bias: float) -> float:
-        """Share of examples whose call / no-call decision is right at ``bias``."""
-        return float(((self.margin + bias > 0) == self.gold_no_call).mean())
+        """Share of examples routed right at ``bias``: no call, or the right tools."""
+        says_no_call = self.margin + bias > 0
+        return float(np.where(says_no_call, self.gold_no_call, self.tools_right).mean())
 
 
 @dataclass(frozen=True)
 class FittedBias:
     bias: float
-    decision_before: float   # call / no-call decision accuracy at bias 0
+    decision_before: float   # routed right (no call, or the right tools) at bias 0
     decision_after: float
     accuracy_before: float   # exact match at bias 0
     accuracy_after: float
@@ -76,6 +81,10 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
     def right(example: dict[str, Any], pred: Any) -> bool:
         return pred.error is None and Scores().add(example["calls"], pred.calls, pred.valid)
 
+    def tools(example: dict[str, Any], pred: Any) -> bool:
+        names = sorted(c["name"] for c in example["calls"])
+        return pred.error is None and bool(names) and names == sorted(c["name"] for c in pred.calls)
+
     items = [{"query": e["query"], "tools": e["tools"]} for e in examples]
     saved = engine.generator.no_call_bias
     engine.generator.no_call_bias = 0.0
@@ -86,8 +95,9 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
     finally:
         engine.generator.no_call_bias = saved
     call_right = np.array([bool(e["calls"]) and right(e, p) for e, p in zip(examples, preds)])
+    tools_right = np.array([tools(e, p) for e, p in zip(examples, preds)])
     for i, p in zip(declined, forced):
-        call_right[i] = right(examples[i], p)
+        call_right[i], tools_right[i] = right(examples[i], p), tools(examples[i], p)
     # No probability only where nothing was decoded (a tool set that failed to bind): its answer
     # is wrong either way, so which side it sits on does not matter.
     p_no_call = [p.no_call_probability if p.no_call_probability is not None else float(not p.calls)
@@ -96,6 +106,7 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
         margin=np.array([logit(p) for p in p_no_call]),
         gold_no_call=np.array([not e["calls"] for e in examples]),
         call_right=call_right,
+        tools_right=tools_right,
     )
 
 

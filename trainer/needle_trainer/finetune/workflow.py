@@ -156,7 +156,7 @@ def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[s
                              accuracy_after=fitted.accuracy_after, no_call_before=fitted.no_call_before,
                              no_call_after=fitted.no_call_after)
     update_metadata(out, {"decision": meta})
-    console.print(f"no-call bias {fitted.bias:+.2f} (validation: call / no-call decision "
+    console.print(f"no-call bias {fitted.bias:+.2f} (validation: routed right "
                   f"{100 * fitted.decision_before:.1f}% -> {100 * fitted.decision_after:.1f}%, exact match "
                   f"{100 * fitted.accuracy_before:.1f}% -> {100 * fitted.accuracy_after:.1f}%)")
     return meta
