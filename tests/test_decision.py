@@ -42,7 +42,7 @@ def test_fit_undoes_a_shifted_decision_threshold():
     fitted = fit_no_call_bias(outcomes)
     assert 2.0 <= fitted.bias <= 2.5  # any bias in (2, 2.5) separates the classes again
     assert fitted.no_call_after == 1.0 and fitted.no_call_before < 0.6
-    assert fitted.decision_after == 1.0 > fitted.decision_before
+    assert fitted.score_after > fitted.score_before
     assert fitted.accuracy_after > fitted.accuracy_before
     assert fitted.accuracy_after == pytest.approx(outcomes.accuracy(fitted.bias))
 
@@ -55,13 +55,13 @@ def test_fit_keeps_zero_for_a_model_that_needs_no_bias():
 
 
 def test_fit_does_not_silence_a_model_whose_calls_are_wrong():
-    """Exact match would be best with "never call" when every call's arguments are wrong; the
-    bias is for the routing decision, so it keeps the calls of the right tools."""
+    """Exact match would be best with "never call" when every call's arguments are wrong; a
+    call of the right tool counts half, so the bias keeps those calls."""
     margin = np.array([2.0] * 10 + [-3.0] * 5 + [-2.0] * 40)    # 5 no-call answers it misses
     gold_no_call = np.array([True] * 15 + [False] * 40)
     outcomes = DecisionOutcomes(margin, gold_no_call, np.zeros(55, bool), ~gold_no_call)
     fitted = fit_no_call_bias(outcomes)
-    assert abs(fitted.bias) < 0.05 and fitted.decision_after == 50 / 55
+    assert abs(fitted.bias) < 0.05 and fitted.score_after == pytest.approx((10 + 40 / 2) / 55)
     assert outcomes.accuracy(8.0) > fitted.accuracy_after   # what an exact-match fit would have chosen
 
 
@@ -73,7 +73,7 @@ def test_fit_counts_a_call_of_the_wrong_tool_as_wrong():
     tools = np.array([False] * 10 + [True] * 20 + [False] * 20)
     fitted = fit_no_call_bias(DecisionOutcomes(margin, gold_no_call, tools, tools))
     assert 1.0 < fitted.bias < 4.0     # past the no-call examples, short of the right-tool calls
-    assert fitted.decision_before == 20 / 50 and fitted.decision_after == 30 / 50
+    assert fitted.score_before == pytest.approx(20 / 50) and fitted.score_after == pytest.approx(30 / 50)
 
 
 @pytest.mark.parametrize("gold", [[True] * 20, [False] * 20])
@@ -159,6 +159,6 @@ def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
     assert "no-call bias" in res.output
     meta = json.loads((folder / "config.json").read_text())["metadata"]
     assert meta["decision"]["n"] == 60 and abs(meta["decision"]["no_call_bias"]) <= 8.0
-    assert meta["decision"]["decision_after"] >= meta["decision"]["decision_before"]
+    assert meta["decision"]["score_after"] >= meta["decision"]["score_before"]
     assert no_call_bias({"extra": meta}) == meta["decision"]["no_call_bias"]
     assert meta["calibration"]["method"] == "platt"

@@ -6,11 +6,11 @@ model would have written for the examples it declined. A bias ``b`` turns an ans
 call" exactly when ``logit(P(no call)) + b > 0`` and leaves every later token as it was, so
 the accuracy at any ``b`` follows from these two passes without decoding again.
 
-The bias is chosen for the routing decision: "no call" where none applies, the right tools
-(as a multiset, arguments aside) where some do. Not for exact match: a weak model whose
-arguments are mostly wrong would be pushed to never call at all, which scores well on exact
-match and routes nothing. Not for "called or not" alone either: a call of the wrong tool is
-as wrong as a missed call. Exact match before and after is reported beside it.
+The bias maximises the routing score: 1 for "no call" where none applies and for an exactly
+right call, 1/2 for a call of the right tools with a wrong argument (the right action, which
+the user can correct), 0 for a wrong tool or a wrong silence. Exact match alone would push a
+model whose arguments are often wrong to never call at all (a router that routes nothing);
+"called or not" alone would treat a call of the wrong tool as right.
 
 The fitting examples come from training-split tools under their own seed: never the held-out
 tools the evaluation uses, and never a seed a training run draws.
@@ -47,17 +47,18 @@ class DecisionOutcomes:
         says_no_call = self.margin + bias > 0
         return float(np.where(says_no_call, self.gold_no_call, self.call_right).mean())
 
-    def decision_accuracy(self, bias: float) -> float:
-        """Share of examples routed right at ``bias``: no call, or the right tools."""
+    def routing_score(self, bias: float) -> float:
+        """Mean routing score at ``bias`` (see the module docstring)."""
         says_no_call = self.margin + bias > 0
-        return float(np.where(says_no_call, self.gold_no_call, self.tools_right).mean())
+        call_score = np.where(self.call_right, 1.0, np.where(self.tools_right, 0.5, 0.0))
+        return float(np.where(says_no_call, self.gold_no_call, call_score).mean())
 
 
 @dataclass(frozen=True)
 class FittedBias:
     bias: float
-    decision_before: float   # routed right (no call, or the right tools) at bias 0
-    decision_after: float
+    score_before: float      # routing score at bias 0
+    score_after: float
     accuracy_before: float   # exact match at bias 0
     accuracy_after: float
     no_call_before: float    # accuracy on the examples whose answer is "no call"
@@ -111,7 +112,7 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
 
 
 def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
-    """The bias in ``[-MAX_BIAS, MAX_BIAS]`` that maximises decision accuracy; among equally
+    """The bias in ``[-MAX_BIAS, MAX_BIAS]`` that maximises the routing score; among equally
     good biases, the middle of the best run nearest 0, so a flat optimum does not drift."""
     n = len(outcomes.margin)
     if n < 10:
@@ -119,7 +120,7 @@ def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
     if outcomes.gold_no_call.all() or not outcomes.gold_no_call.any():
         raise ValueError("cannot fit the no-call bias: the examples need both calls and no-call answers")
     grid = np.round(np.arange(-MAX_BIAS, MAX_BIAS + GRID_STEP / 2, GRID_STEP), 6)
-    acc = np.array([outcomes.decision_accuracy(b) for b in grid])
+    acc = np.array([outcomes.routing_score(b) for b in grid])
     best = np.flatnonzero(acc >= acc.max() - 1e-12)
     lo = hi = int(best[np.argmin(np.abs(grid[best]))])
     best = set(best.tolist())
@@ -133,5 +134,5 @@ def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
     def no_call_acc(b: float) -> float:
         return float((outcomes.margin[nc] + b > 0).mean())
 
-    return FittedBias(bias, outcomes.decision_accuracy(0.0), outcomes.decision_accuracy(bias), outcomes.accuracy(0.0),
+    return FittedBias(bias, outcomes.routing_score(0.0), outcomes.routing_score(bias), outcomes.accuracy(0.0),
                       outcomes.accuracy(bias), no_call_acc(0.0), no_call_acc(bias), n)
