@@ -534,9 +534,8 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
         bias = dec.fit_no_call_bias(dec.decision_outcomes(engine, dec.decision_examples(n_examples)))
     except ValueError as err:
         raise click.ClickException(f"{model}: {err}") from None
-    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} training-split-tool examples: routing score "
-                  f"{100 * bias.score_before:.1f}% -> {100 * bias.score_after:.1f}%, "
-                  f"exact {100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
+    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} training-split-tool examples: exact match "
+                  f"{100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
                   f"{100 * bias.no_call_before:.1f}% -> {100 * bias.no_call_after:.1f}%")
     saved_bias = engine.generator.no_call_bias
     engine.generator.no_call_bias = bias.bias
@@ -556,8 +555,8 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
     if not dry_run:
         update_metadata(model, {
             "decision": decision_metadata(
-                bias.bias, n=bias.n, seed=dec.DECISION_SEED, score_before=bias.score_before,
-                score_after=bias.score_after, accuracy_before=bias.accuracy_before,
+                bias.bias, n=bias.n, seed=dec.DECISION_SEED, calls_kept=bias.calls_kept,
+                accuracy_before=bias.accuracy_before,
                 accuracy_after=bias.accuracy_after, no_call_before=bias.no_call_before,
                 no_call_after=bias.no_call_after),
             "calibration": fitted.to_metadata(

@@ -33,53 +33,50 @@ def _shy_model(n: int, shift: float, seed: int = 0) -> DecisionOutcomes:
     rng = np.random.default_rng(seed)
     gold_no_call = rng.uniform(size=n) < 0.2
     clean = np.where(gold_no_call, rng.uniform(0.5, 4.0, n), -rng.uniform(0.5, 4.0, n))
-    right = ~gold_no_call & (rng.uniform(size=n) < 0.7)
-    return DecisionOutcomes(clean - shift, gold_no_call, right, ~gold_no_call)
+    return DecisionOutcomes(clean - shift, gold_no_call, ~gold_no_call & (rng.uniform(size=n) < 0.7))
 
 
 def test_fit_undoes_a_shifted_decision_threshold():
     outcomes = _shy_model(2000, shift=2.0)
     fitted = fit_no_call_bias(outcomes)
     assert 2.0 <= fitted.bias <= 2.5  # any bias in (2, 2.5) separates the classes again
-    assert fitted.no_call_after == 1.0 and fitted.no_call_before < 0.6
-    assert fitted.score_after > fitted.score_before
+    assert fitted.no_call_after == 1.0 and fitted.no_call_before < 0.6 and fitted.calls_kept == 1.0
     assert fitted.accuracy_after > fitted.accuracy_before
     assert fitted.accuracy_after == pytest.approx(outcomes.accuracy(fitted.bias))
 
 
 def test_fit_keeps_zero_for_a_model_that_needs_no_bias():
     calls = np.array([False] * 10 + [True] * 40)
-    outcomes = DecisionOutcomes(np.array([3.0] * 10 + [-3.0] * 40), ~calls, calls, calls)
+    outcomes = DecisionOutcomes(np.array([3.0] * 10 + [-3.0] * 40), ~calls, calls)
     fitted = fit_no_call_bias(outcomes)
     assert fitted.bias == 0.0 and fitted.accuracy_before == fitted.accuracy_after == 1.0
 
 
 def test_fit_does_not_silence_a_model_whose_calls_are_wrong():
-    """Exact match would be best with "never call" when every call's arguments are wrong; a
-    call of the right tool counts half, so the bias keeps those calls."""
+    """Exact match alone would be best with "never call" when every call's arguments are
+    wrong; the bias must keep most of the model's calls, so it stays a threshold fix."""
     margin = np.array([2.0] * 10 + [-3.0] * 5 + [-2.0] * 40)    # 5 no-call answers it misses
-    gold_no_call = np.array([True] * 15 + [False] * 40)
-    outcomes = DecisionOutcomes(margin, gold_no_call, np.zeros(55, bool), ~gold_no_call)
+    outcomes = DecisionOutcomes(margin, np.array([True] * 15 + [False] * 40), np.zeros(55, bool))
     fitted = fit_no_call_bias(outcomes)
-    assert abs(fitted.bias) < 0.05 and fitted.score_after == pytest.approx((10 + 40 / 2) / 55)
-    assert outcomes.accuracy(8.0) > fitted.accuracy_after   # what an exact-match fit would have chosen
+    assert abs(fitted.bias) < 0.05 and fitted.calls_kept == 1.0
+    assert outcomes.accuracy(8.0) > fitted.accuracy_after   # what exact match alone would choose
 
 
-def test_fit_counts_a_call_of_the_wrong_tool_as_wrong():
-    """A model that calls for every query and picks the wrong tool for some: a call of the
-    wrong tool and a missed call are both wrong, so only the no-call examples gain."""
-    margin = np.array([-1.0] * 10 + [-4.0] * 20 + [-1.5] * 20)   # no-call, right tool, wrong tool
+def test_fit_moves_the_threshold_only_as_far_as_it_keeps_most_calls():
+    margin = np.array([-1.0] * 10 + [-4.0] * 20 + [-1.5] * 20)   # no-call; right calls; wrong calls
     gold_no_call = np.array([True] * 10 + [False] * 40)
-    tools = np.array([False] * 10 + [True] * 20 + [False] * 20)
-    fitted = fit_no_call_bias(DecisionOutcomes(margin, gold_no_call, tools, tools))
-    assert 1.0 < fitted.bias < 4.0     # past the no-call examples, short of the right-tool calls
-    assert fitted.score_before == pytest.approx(20 / 50) and fitted.score_after == pytest.approx(30 / 50)
+    right = np.array([False] * 10 + [True] * 20 + [False] * 20)
+    fitted = fit_no_call_bias(DecisionOutcomes(margin, gold_no_call, right))
+    # past 1.5 the wrong calls would become "no call" too (as good on exact match), but that
+    # drops half of the model's calls
+    assert 1.0 < fitted.bias < 1.5 and fitted.calls_kept == 1.0
+    assert fitted.accuracy_before == pytest.approx(20 / 50) and fitted.accuracy_after == pytest.approx(30 / 50)
 
 
 @pytest.mark.parametrize("gold", [[True] * 20, [False] * 20])
 def test_fit_refuses_examples_with_one_kind_of_answer(gold):
     with pytest.raises(ValueError, match="both calls and no-call"):
-        fit_no_call_bias(DecisionOutcomes(np.zeros(20), np.array(gold), np.zeros(20, bool), np.zeros(20, bool)))
+        fit_no_call_bias(DecisionOutcomes(np.zeros(20), np.array(gold), np.zeros(20, bool)))
 
 
 @pytest.mark.parametrize("meta, message", [
@@ -140,8 +137,6 @@ def test_decision_outcomes_route_real_examples_and_restore_the_bias(tmp_path):
     assert outcomes.margin.shape == (12,) and np.isfinite(outcomes.margin).all()
     assert list(outcomes.gold_no_call) == [not e["calls"] for e in examples]
     assert not outcomes.call_right[outcomes.gold_no_call].any()  # a call is never right where none is
-    assert not outcomes.tools_right[outcomes.gold_no_call].any()
-    assert (outcomes.tools_right >= outcomes.call_right).all()   # exactly right implies the right tools
 
 
 def test_decision_examples_use_training_split_tools_not_the_heldout_ones():
@@ -159,6 +154,7 @@ def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
     assert "no-call bias" in res.output
     meta = json.loads((folder / "config.json").read_text())["metadata"]
     assert meta["decision"]["n"] == 60 and abs(meta["decision"]["no_call_bias"]) <= 8.0
-    assert meta["decision"]["score_after"] >= meta["decision"]["score_before"]
+    assert meta["decision"]["accuracy_after"] >= meta["decision"]["accuracy_before"]
+    assert meta["decision"]["calls_kept"] >= 0.75
     assert no_call_bias({"extra": meta}) == meta["decision"]["no_call_bias"]
     assert meta["calibration"]["method"] == "platt"

@@ -6,11 +6,12 @@ model would have written for the examples it declined. A bias ``b`` turns an ans
 call" exactly when ``logit(P(no call)) + b > 0`` and leaves every later token as it was, so
 the accuracy at any ``b`` follows from these two passes without decoding again.
 
-The bias maximises the routing score: 1 for "no call" where none applies and for an exactly
-right call, 1/2 for a call of the right tools with a wrong argument (the right action, which
-the user can correct), 0 for a wrong tool or a wrong silence. Exact match alone would push a
-model whose arguments are often wrong to never call at all (a router that routes nothing);
-"called or not" alone would treat a call of the wrong tool as right.
+The bias maximises exact match, the project's measure of a right answer: a call with a wrong
+argument does the wrong thing, and "no call" lets the application fall back. One limit: the
+bias keeps at least :data:`MIN_CALLS_KEPT` of the calls the model makes at bias 0 on examples
+that need one, so a model whose arguments are mostly wrong is not turned into a router that
+never calls (which exact match alone would prefer); the bias corrects a threshold, it does not
+replace the model's decisions.
 
 The fitting examples come from training-split tools under their own seed: never the held-out
 tools the evaluation uses, and never a seed a training run draws.
@@ -29,40 +30,36 @@ from needle_router.decision import MAX_BIAS
 
 DECISION_SEED = 27_182   # not a training seed, not the held-out seed, not retrieval tuning's 4242
 GRID_STEP = 0.01
+MIN_CALLS_KEPT = 0.75    # of the calls made at bias 0 where a call is needed
 
 
 @dataclass(frozen=True)
 class DecisionOutcomes:
-    """Per example: logit of P(no call) at bias 0, whether no call is right, whether the
-    model's call answer (forced where it declined) is exactly right, and whether it calls the
-    right tools."""
+    """Per example: logit of P(no call) at bias 0, whether no call is right, and whether the
+    model's call answer (forced where it declined) is right."""
 
     margin: np.ndarray
     gold_no_call: np.ndarray
     call_right: np.ndarray
-    tools_right: np.ndarray
 
     def accuracy(self, bias: float) -> float:
         """Exact match at ``bias``."""
         says_no_call = self.margin + bias > 0
         return float(np.where(says_no_call, self.gold_no_call, self.call_right).mean())
 
-    def routing_score(self, bias: float) -> float:
-        """Mean routing score at ``bias`` (see the module docstring)."""
-        says_no_call = self.margin + bias > 0
-        call_score = np.where(self.call_right, 1.0, np.where(self.tools_right, 0.5, 0.0))
-        return float(np.where(says_no_call, self.gold_no_call, call_score).mean())
+    def calls(self, bias: float) -> int:
+        """Examples that need a call and get one at ``bias``."""
+        return int((self.margin[~self.gold_no_call] + bias <= 0).sum())
 
 
 @dataclass(frozen=True)
 class FittedBias:
     bias: float
-    score_before: float      # routing score at bias 0
-    score_after: float
     accuracy_before: float   # exact match at bias 0
     accuracy_after: float
     no_call_before: float    # accuracy on the examples whose answer is "no call"
     no_call_after: float
+    calls_kept: float        # share of bias 0's calls (where one is needed) still made
     n: int
 
 
@@ -82,10 +79,6 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
     def right(example: dict[str, Any], pred: Any) -> bool:
         return pred.error is None and Scores().add(example["calls"], pred.calls, pred.valid)
 
-    def tools(example: dict[str, Any], pred: Any) -> bool:
-        names = sorted(c["name"] for c in example["calls"])
-        return pred.error is None and bool(names) and names == sorted(c["name"] for c in pred.calls)
-
     items = [{"query": e["query"], "tools": e["tools"]} for e in examples]
     saved = engine.generator.no_call_bias
     engine.generator.no_call_bias = 0.0
@@ -96,9 +89,8 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
     finally:
         engine.generator.no_call_bias = saved
     call_right = np.array([bool(e["calls"]) and right(e, p) for e, p in zip(examples, preds)])
-    tools_right = np.array([tools(e, p) for e, p in zip(examples, preds)])
     for i, p in zip(declined, forced):
-        call_right[i], tools_right[i] = right(examples[i], p), tools(examples[i], p)
+        call_right[i] = right(examples[i], p)
     # No probability only where nothing was decoded (a tool set that failed to bind): its answer
     # is wrong either way, so which side it sits on does not matter.
     p_no_call = [p.no_call_probability if p.no_call_probability is not None else float(not p.calls)
@@ -107,20 +99,22 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
         margin=np.array([logit(p) for p in p_no_call]),
         gold_no_call=np.array([not e["calls"] for e in examples]),
         call_right=call_right,
-        tools_right=tools_right,
     )
 
 
 def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
-    """The bias in ``[-MAX_BIAS, MAX_BIAS]`` that maximises the routing score; among equally
-    good biases, the middle of the best run nearest 0, so a flat optimum does not drift."""
+    """The bias in ``[-MAX_BIAS, MAX_BIAS]`` that maximises exact match while keeping
+    :data:`MIN_CALLS_KEPT` of the model's calls; among equally good biases, the middle of the
+    best run nearest 0, so a flat optimum does not drift."""
     n = len(outcomes.margin)
     if n < 10:
         raise ValueError(f"need at least 10 examples to fit the no-call bias, got {n}")
     if outcomes.gold_no_call.all() or not outcomes.gold_no_call.any():
         raise ValueError("cannot fit the no-call bias: the examples need both calls and no-call answers")
     grid = np.round(np.arange(-MAX_BIAS, MAX_BIAS + GRID_STEP / 2, GRID_STEP), 6)
-    acc = np.array([outcomes.routing_score(b) for b in grid])
+    base_calls = outcomes.calls(0.0)
+    acc = np.array([outcomes.accuracy(b) if outcomes.calls(b) >= MIN_CALLS_KEPT * base_calls else -1.0
+                    for b in grid])
     best = np.flatnonzero(acc >= acc.max() - 1e-12)
     lo = hi = int(best[np.argmin(np.abs(grid[best]))])
     best = set(best.tolist())
@@ -134,5 +128,6 @@ def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
     def no_call_acc(b: float) -> float:
         return float((outcomes.margin[nc] + b > 0).mean())
 
-    return FittedBias(bias, outcomes.routing_score(0.0), outcomes.routing_score(bias), outcomes.accuracy(0.0),
-                      outcomes.accuracy(bias), no_call_acc(0.0), no_call_acc(bias), n)
+    kept = outcomes.calls(bias) / base_calls if base_calls else 1.0
+    return FittedBias(bias, outcomes.accuracy(0.0), outcomes.accuracy(bias), no_call_acc(0.0), no_call_acc(bias),
+                      kept, n)

@@ -151,13 +151,12 @@ def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[s
     except ValueError as err:
         console.print(f"[yellow]no-call bias not fitted[/yellow]: {err}")
         return None
-    meta = decision_metadata(fitted.bias, n=fitted.n, split="validation", score_before=fitted.score_before,
-                             score_after=fitted.score_after, accuracy_before=fitted.accuracy_before,
+    meta = decision_metadata(fitted.bias, n=fitted.n, split="validation", calls_kept=fitted.calls_kept,
+                             accuracy_before=fitted.accuracy_before,
                              accuracy_after=fitted.accuracy_after, no_call_before=fitted.no_call_before,
                              no_call_after=fitted.no_call_after)
     update_metadata(out, {"decision": meta})
-    console.print(f"no-call bias {fitted.bias:+.2f} (validation: routing score "
-                  f"{100 * fitted.score_before:.1f}% -> {100 * fitted.score_after:.1f}%, exact match "
+    console.print(f"no-call bias {fitted.bias:+.2f} (validation exact match "
                   f"{100 * fitted.accuracy_before:.1f}% -> {100 * fitted.accuracy_after:.1f}%)")
     return meta
 
