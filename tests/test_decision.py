@@ -158,3 +158,11 @@ def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
     assert meta["decision"]["calls_kept"] >= 0.75
     assert no_call_bias({"extra": meta}) == meta["decision"]["no_call_bias"]
     assert meta["calibration"]["method"] == "platt"
+
+
+def test_the_shipped_weights_decode_with_their_fitted_bias():
+    from needle_router.model.loading import DEFAULT_WEIGHTS_DIR
+
+    meta = json.loads((DEFAULT_WEIGHTS_DIR / "config.json").read_text())["metadata"]
+    assert meta["decision"]["seed"] == 27_182      # fitted on training-split tools, not the evaluation's
+    assert get_engine(None).generator.no_call_bias == meta["decision"]["no_call_bias"] != 0.0
