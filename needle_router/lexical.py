@@ -2,7 +2,7 @@
 
 The retrieval head ranks tools by meaning but, at the shipped model's size, misses many tools a
 query names outright ("convert 20 USD to EUR" -> ``convert_currency``). BM25 over each tool's
-name, description and parameter names catches those; the two rankings are fused per query
+name, description, parameter names and enum values catches those; the two rankings are fused per query
 after z-scoring, so neither scale dominates. Pure numpy, indexed once per tool set.
 """
 
@@ -18,8 +18,8 @@ import numpy as np
 from needle_router.tools import ToolSpec
 
 #: weight of the lexical z-score against the head's (chosen on training-split tools:
-#: ``benchmarks/bench_retrieval.py``)
-LEXICAL_WEIGHT = 0.5
+#: ``benchmarks/bench_retrieval.py``; 0.5 before enum values joined the tools' words)
+LEXICAL_WEIGHT = 1.0
 BM25_K1, BM25_B = 1.2, 0.75
 NAME_REPEAT = 2            # a tool's name words count this many times: they say what it does
 
@@ -46,10 +46,14 @@ def terms(text: str) -> list[str]:
 
 
 def tool_terms(spec: ToolSpec) -> list[str]:
-    """What a tool is about: its name (repeated), description and parameter names/descriptions."""
+    """What a tool is about: its name (repeated), description, parameter names and
+    descriptions, and the values of its enums ("celsius", "economy": words a query uses)."""
     parts = [spec.name] * NAME_REPEAT + [spec.description or ""]
     for key, node in (spec.parameters.get("properties") or {}).items():
-        parts += [key, str(node.get("description") or "") if isinstance(node, dict) else ""]
+        parts.append(key)
+        if isinstance(node, dict):
+            parts.append(str(node.get("description") or ""))
+            parts += [str(v) for v in node.get("enum") or () if isinstance(v, str)]
     return terms(" ".join(parts))
 
 

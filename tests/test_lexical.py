@@ -29,6 +29,18 @@ def test_the_tool_a_query_names_ranks_first():
     assert not index.scores("hello there").any()
 
 
+def test_enum_values_are_words_of_their_tool():
+    specs = to_tool_specs([
+        {"name": "book_flight", "description": "Book a flight.", "parameters": {"type": "object", "properties": {
+            "cabin": {"type": "string", "enum": ["economy", "business_class"]}}}},
+        {"name": "rent_car", "description": "Rent a car.", "parameters": {"type": "object", "properties": {
+            "size": {"type": "string", "enum": ["compact", "suv"]}}}},
+    ])
+    assert {"economy", "business", "class"} <= set(tool_terms(specs[0]))
+    index = LexicalIndex([tool_terms(s) for s in specs])
+    assert int(np.argmax(index.scores("I want an SUV in Denver"))) == 1
+
+
 def test_fusion_keeps_excluded_tools_out_and_breaks_head_ties_by_words():
     dense = np.array([0.2, 0.2, -np.inf, 0.1])
     lexical = np.array([0.0, 3.0, 9.0, 0.0])
