@@ -187,7 +187,7 @@ class RegistrySynthesizer:
                 or len({json.dumps(v) for v in said}) < n:
             return None
         at = next((i for i, (text, is_value) in enumerate(first.parts) if is_value), None)
-        the = at is not None and first.parts[at - 1][0].endswith("the ") and self.rng.random() < 0.5
+        the = bool(at) and first.parts[at - 1][0].endswith("the ") and self.rng.random() < 0.5
         parts: Parts = list(first.parts)
         for i, filled in enumerate(others):
             joiner = " and " if i == len(others) - 1 else ", "
