@@ -82,7 +82,11 @@ def generate(query: str, model: str | None, max_new_tokens: int) -> None:
         console.print(f"[yellow]warning:[/yellow] {loaded.label}")
     tokenizer = default_tokenizer()
     ids = tokenizer.encode(query)
-    generator = Generator(loaded.params, loaded.config, no_call_bias=no_call_bias(loaded.info))
+    try:
+        bias = no_call_bias(loaded.info, str(loaded.source))
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    generator = Generator(loaded.params, loaded.config, no_call_bias=bias)
     t0 = time.perf_counter()
     generator.generate([ids], max_new_tokens=max_new_tokens)  # compiles this bucket
     t1 = time.perf_counter()
@@ -519,7 +523,6 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
     to P(answer is right) (on held-out tools); store both with the weights."""
     from rich.console import Console
 
-    from needle_router.decision import decision_metadata
     from needle_router.engine import get_engine
     from needle_router.model.weights import WeightsError, update_metadata
 
@@ -537,12 +540,8 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
     console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} training-split-tool examples: exact match "
                   f"{100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
                   f"{100 * bias.no_call_before:.1f}% -> {100 * bias.no_call_after:.1f}%")
-    saved_bias = engine.generator.no_call_bias
-    engine.generator.no_call_bias = bias.bias
-    try:
+    with dec.decoding_with_bias(engine, bias.bias):
         raw, right = cal.raw_outcomes(engine, n_examples)
-    finally:
-        engine.generator.no_call_bias = saved_bias
     try:
         fitted = cal.fit_platt(raw, right)
     except ValueError as err:
@@ -554,11 +553,7 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
                   f"{sum(right)}/{len(right)} answers right")
     if not dry_run:
         update_metadata(model, {
-            "decision": decision_metadata(
-                bias.bias, n=bias.n, seed=dec.DECISION_SEED, calls_kept=bias.calls_kept,
-                accuracy_before=bias.accuracy_before,
-                accuracy_after=bias.accuracy_after, no_call_before=bias.no_call_before,
-                no_call_after=bias.no_call_after),
+            "decision": bias.metadata(seed=dec.DECISION_SEED),
             "calibration": fitted.to_metadata(
                 n=len(raw), seed=cal.CALIBRATION_SEED, ece_before=before["ece"], ece_after=after["ece"]),
         })

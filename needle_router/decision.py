@@ -17,17 +17,18 @@ from typing import Any
 MAX_BIAS = 8.0  # a larger offset would all but fix the decision, whatever the query
 
 
-def no_call_bias(info: Mapping[str, Any]) -> float:
-    """The no-call logit offset in a loaded weights folder's metadata (0 when there is none)."""
+def no_call_bias(info: Mapping[str, Any], source: str = "weights") -> float:
+    """The no-call logit offset in a loaded weights folder's metadata (0 when there is none);
+    ``source`` (the folder) opens the error message."""
     meta = (info.get("extra") or {}).get("decision")
     if not meta:
         return 0.0
     try:
         bias = float(meta["no_call_bias"])
     except (KeyError, TypeError, ValueError):
-        raise ValueError(f"weights metadata 'decision' must hold a number 'no_call_bias', got {meta!r}") from None
+        raise ValueError(f"{source}: metadata 'decision' must hold a number 'no_call_bias', got {meta!r}") from None
     if not math.isfinite(bias) or abs(bias) > MAX_BIAS:
-        raise ValueError(f"weights metadata 'decision': no_call_bias must be finite and within "
+        raise ValueError(f"{source}: metadata 'decision': no_call_bias must be finite and within "
                          f"±{MAX_BIAS:g}, got {bias!r}")
     return bias
 

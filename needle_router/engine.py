@@ -100,11 +100,8 @@ class Engine:
         self.loaded = loaded
         self.config = loaded.config
         self.tokenizer = tokenizer or default_tokenizer()
-        try:
-            bias = no_call_bias(loaded.info)
-        except ValueError as err:
-            raise ValueError(f"{loaded.source}: {err}") from None
-        self.generator = Generator(loaded.params, loaded.config, no_call_bias=bias)
+        self.generator = Generator(loaded.params, loaded.config,
+                                   no_call_bias=no_call_bias(loaded.info, str(loaded.source)))
         self.params = self.generator.params
         self.batcher = MicroBatcher(self.run_batch)
         self._embeddings: dict[str, np.ndarray] = {}

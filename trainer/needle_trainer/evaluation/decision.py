@@ -19,14 +19,15 @@ tools the evaluation uses, and never a seed a training run draws.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from needle_router.calibration import logit
-from needle_router.decision import MAX_BIAS
+from needle_router.decision import MAX_BIAS, decision_metadata
 
 DECISION_SEED = 27_182   # not a training seed, not the held-out seed, not retrieval tuning's 4242
 GRID_STEP = 0.01
@@ -62,6 +63,23 @@ class FittedBias:
     calls_kept: float        # share of bias 0's calls (where one is needed) still made
     n: int
 
+    def metadata(self, **details: Any) -> dict[str, Any]:
+        """The weights metadata ``decision``: the bias, what it did on its examples, ``details``."""
+        fields = asdict(self)
+        return decision_metadata(fields.pop("bias"), **fields, **details)
+
+
+@contextlib.contextmanager
+def decoding_with_bias(engine: Any, bias: float) -> Iterator[None]:
+    """The engine decodes with ``bias`` inside the block (its own afterwards). Not for an
+    engine that is routing for someone else meanwhile."""
+    saved = engine.generator.no_call_bias
+    engine.generator.no_call_bias = bias
+    try:
+        yield
+    finally:
+        engine.generator.no_call_bias = saved
+
 
 def decision_examples(n: int, seed: int = DECISION_SEED) -> list[dict[str, Any]]:
     """``n`` examples over training-split tools (the held-out set's mix of sources)."""
@@ -80,14 +98,10 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
         return pred.error is None and Scores().add(example["calls"], pred.calls, pred.valid)
 
     items = [{"query": e["query"], "tools": e["tools"]} for e in examples]
-    saved = engine.generator.no_call_bias
-    engine.generator.no_call_bias = 0.0
-    try:
+    with decoding_with_bias(engine, 0.0):
         preds = predict(engine, items, raw_confidence=True)
         declined = [i for i, (e, p) in enumerate(zip(examples, preds)) if e["calls"] and not p.calls]
         forced = predict(engine, [{**items[i], "require_call": True} for i in declined], raw_confidence=True)
-    finally:
-        engine.generator.no_call_bias = saved
     call_right = np.array([bool(e["calls"]) and right(e, p) for e, p in zip(examples, preds)])
     for i, p in zip(declined, forced):
         call_right[i] = right(examples[i], p)

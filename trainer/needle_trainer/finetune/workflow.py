@@ -141,7 +141,6 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
 def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[str, Any] | None:
     """Fit the tuned weights' no-call bias on the validation split (the registry's own tools;
     see :mod:`needle_trainer.evaluation.decision`) and store it with them."""
-    from needle_router.decision import decision_metadata
     from needle_router.engine import get_engine
     from needle_router.model.weights import update_metadata
     from needle_trainer.evaluation.decision import decision_outcomes, fit_no_call_bias
@@ -151,10 +150,7 @@ def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[s
     except ValueError as err:
         console.print(f"[yellow]no-call bias not fitted[/yellow]: {err}")
         return None
-    meta = decision_metadata(fitted.bias, n=fitted.n, split="validation", calls_kept=fitted.calls_kept,
-                             accuracy_before=fitted.accuracy_before,
-                             accuracy_after=fitted.accuracy_after, no_call_before=fitted.no_call_before,
-                             no_call_after=fitted.no_call_after)
+    meta = fitted.metadata(split="validation")
     update_metadata(out, {"decision": meta})
     console.print(f"no-call bias {fitted.bias:+.2f} (validation exact match "
                   f"{100 * fitted.accuracy_before:.1f}% -> {100 * fitted.accuracy_after:.1f}%)")
