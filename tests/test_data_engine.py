@@ -522,3 +522,33 @@ def test_held_out_generic_tools_are_always_found():
     maker.rng = random.Random(7)
     refs = [maker._generic_ref("heldout") for _ in range(3000)]
     assert all(is_heldout_noun(generic_tool(int(r.key.split(":")[1])).noun) for r in refs)
+
+
+def test_generic_no_call_examples_bind_no_tool_for_the_request():
+    from needle_trainer.data.generate import same_noun_tools
+
+    cfg = DataConfig(source={"catalogue": 0.0, "generic": 1.0, "harvest": 0.0},
+                     kind={"single": 0.0, "parallel": 0.0, "no_call": 1.0}, no_call_generic=1.0, max_tools=8)
+    out = ExampleMaker(cfg, use_harvest=False).make_chunk(3, "train", 0, 300)
+    generic = [ex for ex in out if ex["meta"]["no_call"] != "empty"]
+    assert len(generic) > 200 and all(ex["meta"]["source"] == "generic" for ex in generic)
+    assert {ex["meta"]["no_call"] for ex in generic} == {"near_miss", "missing_tool", "irrelevant"}
+    near = with_sibling = 0
+    for ex in generic:
+        assert ex["calls"] == [] and validate_example(ex) is None
+        absent = generic_tool(int(ex["meta"]["absent"][4:]))
+        bound = [generic_tool(int(k[4:])) for k in ex["meta"]["tool_keys"] if k.startswith("gen:")]
+        assert all(t.purpose != absent.purpose for t in bound), ex["query"]
+        if ex["meta"]["no_call"] == "near_miss" and absent.verb != "formula":   # formulas: one verb
+            near += 1
+            with_sibling += any(t.noun == absent.noun for t in bound)
+    assert near > 50 and with_sibling == near        # the hard negative: same noun, another verb
+    siblings = same_noun_tools("invoice")
+    assert len(siblings) > 50 and {t.noun for t in siblings} == {"invoice"}
+    assert len({t.purpose for t in siblings}) > 5
+
+
+def test_generic_no_call_is_off_by_default_and_leaves_the_stream_unchanged():
+    a = ExampleMaker(DataConfig(), use_harvest=False).make_chunk(5, "train", 0, 200)
+    b = ExampleMaker(DataConfig(no_call_generic=0.0), use_harvest=False).make_chunk(5, "train", 0, 200)
+    assert a == b and all(ex["meta"]["source"] != "generic" for ex in a if not ex["calls"])

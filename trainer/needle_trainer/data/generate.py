@@ -60,6 +60,7 @@ class DataConfig:
     rename_tool: float = 0.25
     drop_param_descriptions: float = 0.08
     optional_rate: float = 0.4
+    no_call_generic: float = 0.0      # share of no-call examples built on invented tools
     harvest_groups: int = 12          # harvested groups one chunk draws from
 
     @classmethod
@@ -211,6 +212,34 @@ def _drop_descriptions(node: Any) -> Any:
     return out
 
 
+def _generic_tool_ref(tool: GenericTool) -> ToolRef:
+    return ToolRef(f"gen:{tool.id}", tool.name, tool.description, tool.parameters(), tool.schema,
+                   shape=f"gen:{tool.id}")
+
+
+@functools.lru_cache(maxsize=None)
+def _generic_ids_by_noun() -> dict[str, tuple[int, ...]]:
+    by_noun: dict[str, list[int]] = {}
+    for tool_id in range(GENERIC_SPACE):
+        by_noun.setdefault(generic_tool(tool_id).noun, []).append(tool_id)
+    return {noun: tuple(ids) for noun, ids in by_noun.items()}
+
+
+def same_noun_tools(noun: str) -> list[GenericTool]:
+    """Every generic tool about ``noun`` (the same held-out status, since that is per noun)."""
+    return [generic_tool(i) for i in _generic_ids_by_noun().get(noun, ())]
+
+
+def _could_serve(ref: ToolRef, target: GenericTool, *, strict: bool) -> bool:
+    """Whether a bound tool might serve a request written for ``target``: a generic tool with
+    the same purpose (with the same noun at all, when ``strict``), or any other tool whose
+    name holds the noun (catalogue and harvested names use verbs of their own)."""
+    if ref.key.startswith("gen:"):
+        other = generic_tool(int(ref.key[4:]))
+        return other.purpose == target.purpose or (strict and other.noun == target.noun)
+    return set(target.noun.split("_")) <= set(_identifier(ref.name.split(".")[-1]).split("_"))
+
+
 class ExampleMaker:
     """Builds examples for one split from the catalogue, generic tools and harvested APIs."""
 
@@ -266,14 +295,16 @@ class ExampleMaker:
         return ref
 
     def _generic_ref(self, split: str) -> ToolRef:
+        return _generic_tool_ref(self._generic_tool(split))
+
+    def _generic_tool(self, split: str) -> GenericTool:
         held = split == "heldout"
         # ~9% of generic tools are held out: 50 draws missed one about once in a hundred
         # held-out requests (a 500-example held-out set crashed); 1,000 never do in practice
         for _ in range(1000):
             tool: GenericTool = generic_tool(self.rng.randrange(GENERIC_SPACE))
             if is_heldout_noun(tool.noun) == held and (held or not self._clashes_heldout(tool.name)):
-                return ToolRef(f"gen:{tool.id}", tool.name, tool.description, tool.parameters(), tool.schema,
-                               shape=f"gen:{tool.id}")
+                return tool
         raise RuntimeError("no generic tool found for split")  # pragma: no cover
 
     def _harvest_ref(self, split: str) -> ToolRef | None:
@@ -433,6 +464,8 @@ class ExampleMaker:
     def _no_call_example(self, split: str) -> dict[str, Any]:
         rng, cfg = self.rng, self.config
         sub = _pick(rng, cfg.no_call)
+        if cfg.no_call_generic > 0 and sub != "empty" and rng.random() < cfg.no_call_generic:
+            return self._generic_no_call_example(split, sub)
         own = self._pools(split)[0]
         query_parts: Parts
         tools: list[ToolRef] = []
@@ -469,6 +502,35 @@ class ExampleMaker:
         return {"query": query_text(parts), "tools": [t.openai() for t in tools], "calls": [],
                 "meta": {"kind": "no_call", "no_call": sub, "source": "catalogue", "augment": tags, "exempt": [],
                          "tool_keys": [t.shape for t in tools]}}
+
+    def _generic_no_call_example(self, split: str, sub: str) -> dict[str, Any]:
+        """"No call" among invented tools, so the decision is learnt by reading tools, not by
+        remembering which catalogue tools answer which requests:
+
+        * ``near_miss``: a request for a tool that is absent while 1-4 tools for the same
+          noun with other verbs are bound ("archive the invoice" beside ``delete_invoice``);
+        * ``missing_tool``: the same request among unrelated tools, 0-2 same-noun siblings;
+        * ``irrelevant``: small talk, or a request about a noun no bound tool handles.
+        """
+        rng, cfg = self.rng, self.config
+        target = self._generic_tool(split)
+        chat = sub == "irrelevant" and rng.random() < 0.4
+        if chat:
+            query_parts = self._framed(rng.choice(self.general))
+        else:
+            query_parts = self._request(_generic_tool_ref(target), None).parts
+        siblings = [t for t in same_noun_tools(target.noun) if t.purpose != target.purpose]
+        n_siblings = {"near_miss": rng.randint(1, 4), "missing_tool": rng.randint(0, 2)}.get(sub, 0)
+        tools = [_generic_tool_ref(t) for t in rng.sample(siblings, min(n_siblings, len(siblings)))]
+        taken = {t.key for t in tools} | {f"gen:{target.id}"}
+        extra = self._distractors(split, taken, tools, self._n_distractors(len(tools)) + (sub == "irrelevant"),
+                                  exclude_domain="__none__")
+        tools += [t for t in extra if chat or not _could_serve(t, target, strict=sub == "irrelevant")]
+        rng.shuffle(tools)
+        parts, tags = augment(query_parts, rng, cfg)
+        return {"query": query_text(parts), "tools": [t.openai() for t in tools], "calls": [],
+                "meta": {"kind": "no_call", "no_call": sub, "source": "generic", "augment": tags, "exempt": [],
+                         "tool_keys": [t.shape for t in tools], "absent": f"gen:{target.id}"}}
 
     def make(self, split: str) -> dict[str, Any]:
         kind = _pick(self.rng, self.config.kind)

@@ -53,6 +53,11 @@ VERBS = (
     ("duplicate", "Make a copy of a {noun}."),
 )
 
+# verbs whose requests one another's tools could serve; the rest are a class of their own
+VERB_CLASS = {"get": "read", "check": "read", "list": "read", "search": "read",
+              "cancel": "remove", "delete": "remove", "create": "make", "schedule": "make",
+              "update": "change", "assign": "change"}
+
 # (name, schema with value hints, description variants)
 PARAMETERS: tuple[tuple[str, dict[str, Any], tuple[str, ...]], ...] = (
     ("id", {"type": "string", "x-faker": "uuid4"}, ("Unique identifier.", "ID of the {noun}.")),
@@ -157,6 +162,14 @@ class GenericTool:
     name: str
     description: str
     schema: dict[str, Any]          # with x- hints for value generation
+    verb: str = ""                  # what it does to the noun ("formula" for a calculation)
+
+    @property
+    def purpose(self) -> tuple[str, str]:
+        """Two tools with the same purpose may serve the same requests, whatever their names:
+        the noun and the verb's class (a user who asks to "look up" a ticket is served by
+        ``get_ticket``, ``check_ticket`` or ``search_tickets`` alike)."""
+        return self.noun, VERB_CLASS.get(self.verb, self.verb)
 
     @functools.cached_property
     def _clean(self) -> dict[str, Any]:
@@ -195,7 +208,7 @@ def _formula_tool(tool_id: int, rng: random.Random, style: str) -> GenericTool:
                        f"Computes {quantity.replace('_', ' ')} from its inputs.",
                        f"Return the {quantity.replace('_', ' ')} given {', '.join(operands)}."))
     schema = {"type": "object", "properties": props, "required": required}
-    return GenericTool(tool_id, quantity, name, desc, schema)
+    return GenericTool(tool_id, quantity, name, desc, schema, verb="formula")
 
 
 @functools.lru_cache(maxsize=25_000)
@@ -232,4 +245,4 @@ def generic_tool(tool_id: int) -> GenericTool:
         desc = desc[:-1] + rng.choice((" in the workspace.", " for the current user.", " via the API.",
                                        " and returns it."))
     schema = {"type": "object", "properties": props, "required": required}
-    return GenericTool(tool_id, noun, name, desc.strip(), schema)
+    return GenericTool(tool_id, noun, name, desc.strip(), schema, verb=verb)
