@@ -97,12 +97,12 @@ def test_every_tool_covered_with_per_tool_singles(registry_examples):
     assert min(singles.values()) >= 27          # 30 asked; a few may be lost to dedupe at most
 
 
-def test_tools_are_shuffled_and_sometimes_a_subset(registry_examples):
+def test_tools_are_the_whole_registry_shuffled(registry_examples):
     specs, examples = registry_examples
     orders = {tuple(t["function"]["name"] for t in ex["tools"]) for ex in examples}
     assert len(orders) > 20
-    sizes = Counter(len(ex["tools"]) == len(specs) for ex in examples if ex["calls"])
-    assert sizes[True] > sizes[False] > 0
+    whole = sorted(s.name for s in specs)
+    assert all(sorted(t["function"]["name"] for t in ex["tools"]) == whole for ex in examples)
 
 
 def test_fractions_near_requested():
@@ -113,7 +113,7 @@ def test_fractions_near_requested():
     assert all(not ex["calls"] for ex in examples if ex["meta"]["kind"] == "no_call")
     assert all(2 <= len(ex["calls"]) <= 3 for ex in examples if ex["meta"]["kind"] == "parallel")
     subs = Counter(ex["meta"]["no_call"] for ex in examples if ex["meta"]["kind"] == "no_call")
-    assert set(subs) == {"chit_chat", "missing_tool", "near_miss", "tool_absent"}, subs
+    assert set(subs) == {"chit_chat", "missing_tool", "near_miss"}, subs
     none = synthesize(SMALL, per_tool=10, seed=0, no_call_fraction=0.0, parallel_fraction=0.0)
     assert Counter(ex["meta"]["kind"] for ex in none).keys() <= {"single", "confusable"}
 
@@ -132,7 +132,7 @@ def test_half_the_parallel_requests_are_bare_clauses_joined_by_and(registry_exam
     _, examples = registry_examples
     parallel = [ex for ex in examples if ex["meta"]["kind"] == "parallel"]
     compact = [ex for ex in parallel if ex["meta"]["form"] in ("compact", "elliptical")]
-    assert 0.35 < len(compact) / len(parallel) < 0.65
+    assert 0.3 < len(compact) / len(parallel) < 0.7            # 0.5 asked; 80 draws
     joined = re.compile(r" (and|&|and then|and also)( |$)|, then ")
     for ex in compact:
         assert joined.search(ex["query"]), ex["query"]
@@ -154,12 +154,6 @@ def test_one_tool_said_once_with_its_value_repeated(registry_examples):
         values = [str(next(iter(c["arguments"].values()))) for c in ex["calls"]]
         spots = [ex["query"].find(v) for v in values]
         assert -1 not in spots and spots == sorted(spots), ex["query"]
-
-
-def test_tool_absent_no_call_hides_the_requested_tool(small_examples):
-    absent = [ex for ex in small_examples if ex["meta"].get("no_call") == "tool_absent"]
-    assert absent
-    assert all(len(ex["tools"]) < len(SMALL) for ex in absent)
 
 
 def test_deterministic_per_seed_and_seeds_differ(small_examples):

@@ -1,6 +1,6 @@
 """Queries no tool of the user's registry serves (the right answer is "no call").
 
-Four kinds, so the model learns where the registry ends rather than "always call something":
+Three kinds, so the model learns where the registry ends rather than "always call something":
 
 * ``chit_chat``: small talk and general questions (``trainer/catalogue/general.yaml``);
 * ``missing_tool``: real requests for tools the registry lacks: catalogue tools and procedurally
@@ -8,9 +8,7 @@ Four kinds, so the model learns where the registry ends rather than "always call
   a no-call for a registry without fans, never for one with a fan tool);
 * ``near_miss``: on-topic talk in the registry's own vocabulary that asks for no action
   ("how does the thermostat work?", "no need to cancel the order"), plus the catalogue's
-  authored near-miss questions of the domains the registry resembles;
-* ``tool_absent``: a request for one of the user's tools while that tool is not in the shown
-  list (retrieval shows only the top-k tools, so this happens).
+  authored near-miss questions of the domains the registry resembles.
 """
 
 from __future__ import annotations

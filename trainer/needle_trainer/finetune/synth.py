@@ -1,7 +1,9 @@
 """Synthesise training examples for exactly the tools of a user's registry.
 
-Every example shows the user's whole registry (in a shuffled order; sometimes a random subset
-that still contains the target tools, as retrieval would show) and is one of:
+Every example shows the user's whole registry, in a shuffled order: a tuned model's router
+shows it all (its ``top_k`` is the registry's size), so the model never has to notice that a
+tool is missing from the list, and a small model's capacity goes to the registry itself. Each
+example is one of:
 
 * ``single``: one call, ``per_tool`` per tool, phrased from the tool's name, description and
   parameters (:mod:`.templates`) or with the data engine's generic pattern;
@@ -9,7 +11,7 @@ that still contains the target tools, as retrieval would show) and is one of:
   half as framed requests one after another, half as bare clauses joined by "and" (some of
   those one tool said once with its value repeated: "lock the back door and the garage");
 * ``no_call``: chit-chat, requests for tools the registry lacks, near misses in the registry's
-  own words, a request for a tool that is not shown (:mod:`.no_call`);
+  own words (:mod:`.no_call`);
 * ``confusable``: for pairs of look-alike tools (shared name words or parameters), both tools
   with queries said in their own name words, plus the pair in one query.
 
@@ -44,8 +46,7 @@ from needle_trainer.finetune.hints import GENERIC_VERBS, CatalogueBank, Registry
 from needle_trainer.finetune.no_call import NoCallSource
 from needle_trainer.finetune.templates import PREFIXES, SUFFIXES, ToolProfile, tool_request
 
-NO_CALL_MIX = (("chit_chat", 0.28), ("missing_tool", 0.3), ("near_miss", 0.27), ("tool_absent", 0.15))
-SUBSET_RATE = 0.15                 # examples that show only part of the registry
+NO_CALL_MIX = (("chit_chat", 0.3), ("missing_tool", 0.38), ("near_miss", 0.32))
 MAX_CONFUSABLE_PAIRS_PER_TOOL = 3
 NOISE = DataConfig(typo=0.08, disfluent=0.05, lowercase=0.25)
 COMPACT_RATE = 0.5                 # parallel examples said as bare clauses joined by "and"
@@ -110,12 +111,8 @@ class RegistrySynthesizer:
         self.pairs = confusable_pairs(specs)
 
     # ------------------------------------------------------------------ pieces
-    def _tools(self, targets: set[str], allow_subset: bool = True) -> list[dict[str, Any]]:
+    def _tools(self) -> list[dict[str, Any]]:
         names = list(self.names)
-        if allow_subset and len(names) > 2 and self.rng.random() < SUBSET_RATE:
-            others = [n for n in names if n not in targets]
-            keep = self.rng.randint(max(0, 2 - len(targets)), max(0, len(others) - 1))
-            names = sorted(targets) + self.rng.sample(others, keep)
         self.rng.shuffle(names)
         return [self.openai[n] for n in names]
 
@@ -140,7 +137,7 @@ class RegistrySynthesizer:
         parts, tags = augment(joined, self.rng, NOISE)
         return {
             "query": query_text(parts),
-            "tools": self._tools({r.name for r in requests}),
+            "tools": self._tools(),
             "calls": [{"name": r.name, "arguments": r.arguments} for r in requests],
             "meta": {"kind": kind, "source": "synth", "augment": tags,
                      "exempt": [[i, *p] for i, r in enumerate(requests) for p in sorted(r.exempt)], **meta},
@@ -209,19 +206,10 @@ class RegistrySynthesizer:
     def no_call(self, sub: str | None = None) -> dict[str, Any]:
         rng = self.rng
         sub = sub or rng.choices([k for k, _ in NO_CALL_MIX], [w for _, w in NO_CALL_MIX])[0]
-        tools = None
-        if sub == "tool_absent" and len(self.names) < 2:
-            sub = "missing_tool"
         if sub == "chit_chat":
             parts = self.no_calls.chit_chat(rng)
         elif sub == "near_miss":
             parts = self.no_calls.near_miss(rng)
-        elif sub == "tool_absent":
-            absent = rng.choice(self.names)
-            parts = self._request(absent).parts
-            others = [n for n in self.names if n != absent]
-            shown = rng.sample(others, rng.randint(1, len(others)))
-            tools = [self.openai[n] for n in shown]
         else:
             found = self.no_calls.foreign_tool(rng)
             if found is None:
@@ -232,7 +220,7 @@ class RegistrySynthesizer:
                 tool = found[1]
                 parts = request_parts(tool.name, tool.schema, self.values)[0]
         parts, tags = augment(parts, rng, NOISE)
-        return {"query": query_text(parts), "tools": tools if tools is not None else self._tools(set()),
+        return {"query": query_text(parts), "tools": self._tools(),
                 "calls": [], "meta": {"kind": "no_call", "no_call": sub, "source": "synth", "augment": tags,
                                       "exempt": []}}
 
