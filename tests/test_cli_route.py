@@ -142,3 +142,23 @@ def test_a_multi_line_error_is_printed_on_one_line(tmp_path):
 def test_tools_option_is_required():
     result = route(QUERY)
     assert result.exit_code == 2 and "--tools" in result.output
+
+
+def test_readme_quick_start_routes_with_the_shipped_weights(monkeypatch):
+    """The README's quick start, command 2, as written: it routes with the shipped default
+    weights and prints an answer line and a confidence line."""
+    import shlex
+
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    (line,) = [ln for ln in block.splitlines() if "# 2." in ln]
+    argv = shlex.split(line.split("# 2.", 1)[0])
+    assert argv[:2] == ["needle-router", "route"] and "--model" not in argv and "-m" not in argv
+    monkeypatch.chdir(EXAMPLES.parent)
+    result = CliRunner().invoke(main, argv[1:])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("confidence "))
+    answers, info = lines[:at], lines[at]
+    assert answers == ["no call"] or all(re.fullmatch(r"\w+\(.*\)", a) for a in answers), result.output
+    assert re.match(r"confidence [01]\.\d{3}; ", info) and "5 tools" in info, result.output
