@@ -56,7 +56,7 @@ def tuned(tmp_path_factory):
     tools.write_text(REGISTRY)
     out = root / "out"
     res = CliRunner().invoke(main, ["finetune", "--tools", str(tools), "--base", "needle-tiny", "--full",
-                                    "--examples-per-tool", "60", "--epochs", "6", "--minutes", "3",
+                                    "--examples-per-tool", "60", "--epochs", "10", "--minutes", "3",
                                     "--eval-every", "40", "--out", str(out)])
     assert res.exit_code == 0, res.output
     return tools, out, res.output
