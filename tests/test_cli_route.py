@@ -146,7 +146,8 @@ def test_tools_option_is_required():
 
 def test_readme_quick_start_routes_with_the_shipped_weights(monkeypatch):
     """The README's quick start, command 2, as written: it routes with the shipped default
-    weights and prints an answer line and a confidence line."""
+    weights, prints an answer line and a confidence line, and the answer is the one the README
+    quotes (new default weights must update the README)."""
     import shlex
 
     readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
@@ -161,4 +162,5 @@ def test_readme_quick_start_routes_with_the_shipped_weights(monkeypatch):
     at = next(i for i, ln in enumerate(lines) if ln.startswith("confidence "))
     answers, info = lines[:at], lines[at]
     assert answers == ["no call"] or all(re.fullmatch(r"\w+\(.*\)", a) for a in answers), result.output
+    assert f"`{answers[0]}`" in readme, f"the README quotes another answer than {answers[0]!r}"
     assert re.match(r"confidence [01]\.\d{3}; ", info) and "5 tools" in info, result.output
