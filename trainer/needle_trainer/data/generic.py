@@ -162,7 +162,7 @@ class GenericTool:
     name: str
     description: str
     schema: dict[str, Any]          # with x- hints for value generation
-    verb: str = ""                  # what it does to the noun ("formula" for a calculation)
+    verb: str                       # what it does to the noun ("formula" for a calculation)
 
     @property
     def purpose(self) -> tuple[str, str]:
