@@ -44,6 +44,7 @@ from needle_trainer.data.phrasing import request_parts, words
 from needle_trainer.data.validate import Rejected, dedupe_key, validate_example
 from needle_trainer.finetune.hints import GENERIC_VERBS, CatalogueBank, RegistryValues, tokens
 from needle_trainer.finetune.no_call import NoCallSource
+from needle_trainer.finetune.paraphrase import plan_registry
 from needle_trainer.finetune.templates import PREFIXES, SUFFIXES, ToolProfile, tool_request
 
 NO_CALL_MIX = (("chit_chat", 0.3), ("missing_tool", 0.38), ("near_miss", 0.32))
@@ -105,6 +106,8 @@ class RegistrySynthesizer:
         domains = default_catalogue()
         bank = CatalogueBank(domains)
         self.profiles = {s.name: ToolProfile.build(s, bank, random.Random(f"hints:{seed}:{s.name}")) for s in specs}
+        for name, plan in plan_registry(specs).items():
+            self.profiles[name].phrasing = plan
         self.openai = {s.name: s.to_openai() for s in specs}
         self.names = names
         self.no_calls = NoCallSource(list(self.profiles.values()), domains)

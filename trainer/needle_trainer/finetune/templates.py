@@ -30,6 +30,7 @@ from needle_trainer.finetune.natural import (
     unit_spellings,
     value_idiom,
 )
+from needle_trainer.finetune.paraphrase import ToolPhrasing, dropped_object_request, setter_request, swap_verb
 
 PREFIXES = ("", "", "", "", "please ", "can you ", "could you ", "i need to ", "i want to ", "i'd like to ",
             "help me ", "hey, ", "go ahead and ", "would you ", "can you please ", "pls ", "quick one: ",
@@ -46,6 +47,8 @@ _CUT_AFTER_COMMA = re.compile(r"\s*(at|and|optionally|without|so|which|then|a|an
 MODIFIER_RATE = 0.35      # share of requests with a value inside the action ("the kitchen lights")
 IDIOM_RATE = 0.2          # numbers said as their unit's idiom ("half an hour"), where it has one
 BARE_MODIFIER_RATE = 0.7  # the same for a bare clause joined to others ("... and lock the back door")
+PARAPHRASE_RATE = 0.2     # share of a tool's requests said without its name's object or attribute
+VERB_SWAP_RATE = 0.3      # share of name-based actions said with another verb ("kill the lights")
 QUESTION_RATE = 0.35      # share of a read-only tool's name-based requests asked as "what's the ..."
 QUESTION_OPENERS = ("", "", "hey ", "so ", "quick question, ", "um ", "do you know ")
 QUESTION_TAILS = ("?", "?", "", " right now?", " at the moment?", " please?", " now")
@@ -145,6 +148,7 @@ class ToolProfile:
     required: frozenset[str] = frozenset()
     shared_enums: frozenset[str] = frozenset()   # enum parameters whose values another parameter shares
     unit_counts: dict[str, int] | None = None
+    phrasing: ToolPhrasing | None = None      # set per registry (:func:`.paraphrase.plan_registry`)
 
     @classmethod
     def build(cls, spec: ToolSpec, bank: CatalogueBank, rng: random.Random) -> "ToolProfile":
@@ -225,12 +229,22 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     join with "and" when they ask for two things at once."""
     rng = values.rng
     name = profile.spec.name
+    plan = profile.phrasing
+    if plan is not None and action_source is None and rng.random() < PARAPHRASE_RATE:
+        makers = [setter_request, dropped_object_request]
+        rng.shuffle(makers)
+        for make in makers:
+            made = make(name, plan, profile.schema, values, bare)
+            if made is not None:
+                return made
     if action_source is None and not bare and rng.random() < generic_rate:
         parts, args, exempt = request_parts(name, profile.schema, values, optional_rate)
         return Request(parts, name, args, exempt)
     source = action_source or ("description" if profile.actions and rng.random() < 0.5 else "name")
     action = rng.choice(profile.actions) if source == "description" and profile.actions else \
         name_action(name, rng)
+    if plan is not None and action_source is None and rng.random() < VERB_SWAP_RATE:
+        action = swap_verb(action, plan, rng)
     terse = action_source is None and not bare and source == "name" and rng.random() < 0.1  # "cancel booking FL7K2Q"
     if terse:                                  # the verb stays: it is what tells get_x from cancel_x
         action = " ".join(profile.name_words)
