@@ -135,3 +135,29 @@ def test_synthesis_says_some_requests_without_the_name_words_and_all_validate():
     assert any(v in q for q in fan_off for v in ("turn off", "shut off", "kill", "cut"))
     status = [e["query"].lower() for e in singles if e["calls"][0]["name"] == "change_task_status"]
     assert any("status" not in q for q in status)
+
+
+def test_read_tools_that_take_an_id_are_asked_about(plans):
+    from needle_trainer.finetune.paraphrase import status_question_request
+    assert plans["get_task"].asked_about == "task_id"
+    assert plans["get_task"].bare_id                       # the registry's only such read tool
+    assert plans["close_task"].asked_about is None         # it acts
+    synth = RegistrySynthesizer(REGISTRY, seed=2)
+    profile = synth.profiles["get_task"]
+    texts = []
+    for _ in range(40):
+        request = status_question_request("get_task", profile.phrasing, profile.schema, synth.values, bare=False)
+        text = "".join(t for t, _ in request.parts)
+        assert request.arguments["task_id"] in text
+        texts.append(text)
+    assert any("task" in t for t in texts) and any("task" not in t for t in texts)
+
+
+def test_two_read_tools_keep_their_nouns():
+    def get_board(board_id: str) -> dict:
+        """Show a board."""
+        return {}
+
+    plans = plan_registry(REGISTRY + to_tool_specs([get_board]))
+    assert plans["get_task"].asked_about and not plans["get_task"].bare_id
+    assert plans["get_board"].asked_about and not plans["get_board"].bare_id

@@ -14,7 +14,9 @@ phrasing still names exactly one of the registry's tools:
   noun only ("bedtime scene");
 * **an attribute setter** said as the new state: ``set_light_color(room, color)`` ->
   "make the kitchen lights red", ``update_ticket_status(ticket_id, status)`` -> "mark ticket
-  T-1 as solved".
+  T-1 as solved";
+* **a question about one thing** for a read-only tool that takes its id: "what's happening with
+  ticket T-1?", "where is order A-1?" (the noun left out only where no other read tool takes an id).
 
 The lists are English, keyed on name words and parameter names; none is a registry's vocabulary.
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from needle_trainer.data.generate import Parts, Request
@@ -86,6 +88,12 @@ SETTER_FORMS_STRING = ("make {o} {v}", "turn {o} {v}", "change {o} to {v}", "set
                        "switch {o} to {v}")
 SETTER_FORMS_STATE = ("mark {o} as {v}", "set {o} to {v}", "move {o} to {v}", "change {o} to {v}",
                       "{o} to {v}", "make {o} {v}", "put {o} in {v}")
+_READ_VERBS = frozenset("get check show track view fetch read".split())
+#: things people ask "where is" about
+_WHEREABLE = frozenset("order package parcel shipment delivery flight train bus driver car ride courier".split())
+STATUS_QUESTIONS = ("what's happening with {o}?", "any update on {o}?", "what's the latest on {o}?",
+                    "status of {o}?", "what's the status of {o}", "how's {o} looking?", "what's going on with {o}",
+                    "{o}?", "anything new on {o}?", "can you check on {o}")
 SETTER_FORMS_NUMBER = ("set {o} to {v}", "{o} to {v}", "put {o} at {v}", "make {o} {v}", "change {o} to {v}")
 
 
@@ -99,6 +107,8 @@ class ToolPhrasing:
     drop_key: str | None = None            # the required value that can stand for the object
     terse: bool = False                    # "bedtime scene": the object noun is this tool's alone
     setter: tuple[str, str] | None = None  # (object key, attribute key) of an attribute setter
+    asked_about: str | None = None         # the id key of a read-only tool asked about in a question
+    bare_id: bool = False                  # the question may leave the noun out ("what's up with T-1?")
 
 
 def _split_name(name: str) -> tuple[str, list[str]]:
@@ -145,8 +155,23 @@ def plan_registry(specs: Sequence[Any]) -> dict[str, ToolPhrasing]:
         terse = bool(drop_key) and bool(obj) and not (obj_set & other_objects) \
             and not _QUERY_KEY.search(words(drop_key or ""))
         setter = _setter(verb, obj, props, required)
-        out[spec.name] = ToolPhrasing(verb, tuple(obj), alternatives, drop_key, terse, setter)
+        out[spec.name] = ToolPhrasing(verb, tuple(obj), alternatives, drop_key, terse, setter,
+                                      _id_key(verb, obj, props, required))
+    askers = [n for n, p in out.items() if p.asked_about]
+    if len(askers) == 1:
+        out[askers[0]] = replace(out[askers[0]], bare_id=True)
     return out
+
+
+def _id_key(verb: str, obj: list[str], props: Mapping[str, Any], required: list[str]) -> str | None:
+    """The one required id-like key of a read-only tool ("get_ticket(ticket_id)")."""
+    if verb not in _READ_VERBS or len(required) != 1 or not obj:
+        return None
+    (key,) = required
+    key_words = set(words(key).split())
+    if not _plain_string(props.get(key) or {}) or not key_words & _ID_WORDS:
+        return None
+    return key
 
 
 def _setter(verb: str, obj: list[str], props: Mapping[str, Any], required: list[str]) -> tuple[str, str] | None:
@@ -231,3 +256,27 @@ def setter_request(name: str, plan: ToolPhrasing, schema: Mapping[str, Any], val
     if not bare:
         parts = [(rng.choice(DROP_LEADS), False), *parts, (rng.choice(DROP_TAILS), False)]
     return Request(parts, name, {object_key: obj_filled.value, attr_key: attr_filled.value}, set())
+
+
+def status_question_request(name: str, plan: ToolPhrasing, schema: Mapping[str, Any], values: ValueMaker,
+                            bare: bool) -> Request | None:
+    """"what's happening with ticket T-1?", "where is order A-1?": a question about one thing,
+    for a read-only tool that takes its id. None for a bare clause: a question does not join
+    others with "and"."""
+    if plan.asked_about is None or bare:
+        return None
+    rng = values.rng
+    props = schema.get("properties") or {}
+    filled = values.value(props[plan.asked_about])
+    if filled.exempt or not filled.text:
+        return None
+    noun = next((w for w in plan.object_words if w not in ("status", "details", "info", "state")),
+                plan.object_words[0])
+    lead = rng.choice(("", "the ", "my ", "")) + noun + " "
+    if plan.bare_id and rng.random() < 0.4:
+        lead = ""
+    forms = STATUS_QUESTIONS + (("where is {o}?", "where's {o}") if noun in _WHEREABLE else ())
+    before, after = rng.choice(forms).split("{o}")
+    opener = rng.choice(("", "", "hey ", "quick question, ", "so "))
+    parts: Parts = [(opener + before + lead, False), (filled.text, True), (after, False)]
+    return Request(parts, name, {plan.asked_about: filled.value}, set())

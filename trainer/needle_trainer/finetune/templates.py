@@ -30,7 +30,8 @@ from needle_trainer.finetune.natural import (
     unit_spellings,
     value_idiom,
 )
-from needle_trainer.finetune.paraphrase import ToolPhrasing, dropped_object_request, setter_request, swap_verb
+from needle_trainer.finetune.paraphrase import (ToolPhrasing, dropped_object_request, setter_request,
+                                                status_question_request, swap_verb)
 
 PREFIXES = ("", "", "", "", "please ", "can you ", "could you ", "i need to ", "i want to ", "i'd like to ",
             "help me ", "hey, ", "go ahead and ", "would you ", "can you please ", "pls ", "quick one: ",
@@ -231,7 +232,7 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     name = profile.spec.name
     plan = profile.phrasing
     if plan is not None and action_source is None and rng.random() < PARAPHRASE_RATE:
-        makers = [setter_request, dropped_object_request]
+        makers = [setter_request, dropped_object_request, status_question_request]
         rng.shuffle(makers)
         for make in makers:
             made = make(name, plan, profile.schema, values, bare)
