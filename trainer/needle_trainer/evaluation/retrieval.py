@@ -2,15 +2,16 @@
 query's right tools sit among ``pool`` tools (DESIGN.md: recall@5 with 100 tools bound)?
 
 Reported three ways on the same draws: the retrieval head alone, BM25 alone, and the fusion
-the router uses (:func:`needle_router.lexical.fuse`). Distractors are tools of the suite's
-other examples (deterministic draw). Each tool is embedded once, rendered exactly as the
-router renders it.
+the router uses (:func:`needle_router.lexical.fuse`), plus any other rankers a benchmark passes.
+Distractors are tools of the suite's other examples (deterministic draw), shuffled among the
+expected tools so that tied scores favour neither. Each tool is embedded once, rendered exactly
+as the router renders it.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,12 +35,15 @@ def tool_name(tool: Any) -> str | None:
 
 
 def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 100, seed: int = 0,
-                max_queries: int = 300, lexical_weights: Sequence[float] = (LEXICAL_WEIGHT,)
+                max_queries: int = 300, lexical_weights: Sequence[float] = (LEXICAL_WEIGHT,),
+                rankers: Mapping[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None,
                 ) -> dict[str, Any] | None:
     """Mean fraction of expected tools in the top ``k`` of ``pool`` candidates, over cases
     with calls (at most ``max_queries``); None when the suite has no such cases. ``recall`` is
     the router's fused ranking (at the first of ``lexical_weights``), ``recall_head`` the
-    retrieval head alone, ``recall_lexical`` BM25 alone, ``recall_by_weight`` every weight."""
+    retrieval head alone, ``recall_lexical`` BM25 alone, ``recall_by_weight`` every weight,
+    ``recall_by_ranker`` each of ``rankers`` (name -> f(head scores, BM25 scores))."""
+    rankers = dict(rankers or {})
     rng = random.Random(seed)
     tools: dict[str, Any] = {}
     for c in cases:
@@ -68,17 +72,20 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
         words[name] = tool_terms(spec)
     emb = dict(zip(names, engine.embed(rendered)))
     queries = engine.embed([query_tokens(tok, c.query) for c in with_calls])
-    hits: dict[str | float, list[float]] = {"head": [], "lexical": [], **{w: [] for w in lexical_weights}}
+    hits: dict[str | float, list[float]] = {"head": [], "lexical": [], **{w: [] for w in lexical_weights},
+                                            **{f"ranker:{n}": [] for n in rankers}}
     for c, q in zip(with_calls, queries):
         expected = [n for n in dict.fromkeys(call["name"] for call in c.calls) if n in emb]
         if not expected:
             continue
         others = [n for n in universe if n in emb and n not in expected]
         candidates = expected + rng.sample(others, min(len(others), pool - len(expected)))
+        rng.shuffle(candidates)
         dense = np.stack([emb[n] for n in candidates]) @ q
         lexical = LexicalIndex([words[n] for n in candidates]).scores(c.query)
         ranked = {"head": dense, "lexical": lexical,
-                  **{w: fuse(dense, lexical, w) for w in lexical_weights}}
+                  **{w: fuse(dense, lexical, w) for w in lexical_weights},
+                  **{f"ranker:{n}": f(dense, lexical) for n, f in rankers.items()}}
         for method, scores in ranked.items():
             top = {candidates[i] for i in np.argsort(-scores, kind="stable")[:k]}
             hits[method].append(sum(n in top for n in expected) / len(expected))
@@ -87,4 +94,5 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
     pct = {m: 100.0 * float(np.mean(v)) for m, v in hits.items()}
     return {"k": k, "pool": pool, "queries": len(hits["head"]), "recall": pct[lexical_weights[0]],
             "lexical_weight": lexical_weights[0], "recall_head": pct["head"], "recall_lexical": pct["lexical"],
-            "recall_by_weight": {w: pct[w] for w in lexical_weights}}
+            "recall_by_weight": {w: pct[w] for w in lexical_weights},
+            "recall_by_ranker": {n: pct[f"ranker:{n}"] for n in rankers}}
