@@ -353,6 +353,10 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
     """Train Needle with the data engine (pretraining, then post-training with INT4 QAT)."""
     import json
 
+    from needle_router.allocator import keep_freed_memory_for_cpu_training
+
+    keep_freed_memory_for_cpu_training()          # before JAX starts its threads
+
     config = _trainer_import("needle_trainer.config")
     try:
         cfg = config.load_config(config_path)
@@ -403,6 +407,10 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
              holdout_file: str | None, eval_every: int, learning_rate: float | None, seed: int) -> None:
     """Fine-tune the model on your own tools (synthesised examples + yours) on this machine."""
     from pathlib import Path
+
+    from needle_router.allocator import keep_freed_memory_for_cpu_training
+
+    keep_freed_memory_for_cpu_training()          # before JAX starts its threads
 
     from rich.console import Console
 

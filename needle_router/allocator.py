@@ -1,0 +1,58 @@
+"""Keep freed memory in the process during CPU training, instead of handing it back to the OS.
+
+XLA on CPU allocates every step's temporaries (2.3 GB for a needle-2m training step) with
+``malloc`` from its worker threads. glibc gives each thread its own arena, whose heaps cannot
+hold a block over 64 MB, so such blocks are fresh ``mmap`` pages, unmapped on ``free``: every
+step faulted in, and the kernel zeroed, the same gigabytes again (a third of a fine-tune's CPU
+time was kernel time). One arena, no ``mmap``, and a heap that is neither trimmed nor grown by
+less than 2 GB make glibc reuse the freed blocks: ``benchmarks/bench_allocator.py`` measured a
+needle-2m training step 1.45x faster on the 2-core machine. The process keeps its peak
+footprint, which a training run reaches on its first step anyway.
+
+Only glibc on Linux is touched, and only for CPU training (:func:`keep_freed_memory_for_cpu_training`);
+elsewhere nothing changes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+M_TRIM_THRESHOLD = -1   # from glibc's malloc.h
+M_TOP_PAD = -2
+M_MMAP_MAX = -4
+M_ARENA_MAX = -8
+_INT_MAX = 2**31 - 1        # mallopt takes a C int: keep (and grow by) up to 2 GiB of heap
+
+_done: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc reuse freed blocks (see the module docstring). True when it took effect;
+    idempotent. Call it before JAX starts its threads: a thread that already has an arena
+    keeps it."""
+    global _done
+    if _done is not None:
+        return _done
+    _done = False
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version  # glibc only: musl's mallopt does nothing
+    except (OSError, AttributeError):
+        return False
+    _done = all(libc.mallopt(option, value) for option, value in (
+        (M_ARENA_MAX, 1), (M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, _INT_MAX), (M_TOP_PAD, _INT_MAX)))
+    return _done
+
+
+def keep_freed_memory_for_cpu_training() -> bool:
+    """:func:`keep_freed_memory` unless JAX is told to use an accelerator (``JAX_PLATFORMS``):
+    a GPU's buffers are not malloc's. Asking JAX for its backend would start its threads first."""
+    platforms = os.environ.get("JAX_PLATFORMS", "").lower()
+    if platforms and "cpu" not in platforms.split(",")[:1]:
+        return False
+    return keep_freed_memory()
