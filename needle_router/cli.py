@@ -353,10 +353,6 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
     """Train Needle with the data engine (pretraining, then post-training with INT4 QAT)."""
     import json
 
-    from needle_router.allocator import keep_freed_memory_for_cpu_training
-
-    keep_freed_memory_for_cpu_training()          # before JAX starts its threads
-
     config = _trainer_import("needle_trainer.config")
     try:
         cfg = config.load_config(config_path)

@@ -24,7 +24,6 @@ from typing import Any
 import jax
 import numpy as np
 
-from needle_router.allocator import keep_freed_memory_for_cpu_training
 from needle_router.engine import Engine
 from needle_router.model import get_config, init_params
 from needle_router.model.loading import LoadedModel
@@ -212,7 +211,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, max_steps: int | None = Non
     ``init_from``: a folder written by :func:`needle_trainer.shards.save_sharded` (e.g. brought
     back from a GPU lease) to start from when the run directory has no checkpoint yet."""
     maybe_initialize_distributed()
-    keep_freed_memory_for_cpu_training()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")

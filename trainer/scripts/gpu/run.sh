@@ -17,5 +17,4 @@ if [ -n "${WHEELS:-}" ] && [ -d "$WHEELS" ]; then
 fi
 export PYTHONPATH="$ROOT:$ROOT/integrations:$ROOT/trainer${PYTHONPATH:+:$PYTHONPATH}"
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
-export JAX_PLATFORMS="${JAX_PLATFORMS:-cuda,cpu}"   # also keeps glibc's CPU-training malloc settings off
 exec python3 -m needle_trainer.launch "$@"
