@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from needle_router.tools import ToolSpec
 from needle_trainer.data.generate import Parts, Request
 from needle_trainer.data.phrasing import words
 from needle_trainer.data.values import ValueMaker
@@ -126,7 +127,7 @@ def _plain_string(node: Mapping[str, Any]) -> bool:
     return node.get("type", "string") == "string" and "enum" not in node and "format" not in node
 
 
-def plan_registry(specs: Sequence[Any]) -> dict[str, ToolPhrasing]:
+def plan_registry(specs: Sequence[ToolSpec]) -> dict[str, ToolPhrasing]:
     """The paraphrase plan of every tool, given the whole registry (for the guards)."""
     split = {s.name: _split_name(s.name) for s in specs}
     out: dict[str, ToolPhrasing] = {}
