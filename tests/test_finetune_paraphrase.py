@@ -161,3 +161,23 @@ def test_two_read_tools_keep_their_nouns():
     plans = plan_registry(REGISTRY + to_tool_specs([get_board]))
     assert plans["get_task"].asked_about and not plans["get_task"].bare_id
     assert plans["get_board"].asked_about and not plans["get_board"].bare_id
+
+
+def test_commands_whose_verb_no_tool_does_are_no_calls_on_the_registrys_own_places():
+    synth = RegistrySynthesizer(REGISTRY, seed=0)
+    assert synth.places                                     # the fans' rooms
+    verbs = synth.no_calls.foreign_verbs
+    assert "vacuum" in verbs and "switch" not in verbs and "stream" not in verbs
+    rng = random.Random(0)
+    queries = [synth.no_calls.near_miss(rng, synth.places)[0][0] for _ in range(200)]
+    with_place = [q for q in queries if any(p in q for p in synth.places) and q.split()[0] in verbs]
+    assert with_place                                        # "vacuum the kitchen"
+
+
+def test_a_verb_a_tool_uses_is_never_a_foreign_command():
+    def clean_filter(room: str) -> dict:
+        """Clean the air filter in a room."""
+        return {}
+
+    synth = RegistrySynthesizer(REGISTRY + to_tool_specs([clean_filter]), seed=0)
+    assert "clean" not in synth.no_calls.foreign_verbs

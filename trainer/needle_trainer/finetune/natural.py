@@ -46,7 +46,7 @@ MODIFIER_UNITS: dict[str, tuple[str, ...]] = {
 _NAME_KEY = re.compile(r"\b(label|name|title|nickname|tag|alias)\b")
 _TEXT_KEY = re.compile(r"\b(text|comment|message|note|notes|summary|reason|body|description|content|query|"
                        r"subject|details|feedback|request|question)\b")
-_LOCATIVE_KEY = re.compile(r"\b(room|location|place|city|zone|area|speaker|region|site|venue|door|device|"
+PLACE_KEY = re.compile(r"\b(room|location|place|city|zone|area|speaker|region|site|venue|door|device|"
                            r"floor|channel|account|calendar|list|folder|board|project|team)\b")
 READ_VERBS = frozenset("get check read fetch".split())   # "what's the X" fits these, not find_X or list_X
 QUESTION_LEADS = ("what's the {o}", "what is the {o}", "what's the current {o}", "tell me the {o}",
@@ -87,7 +87,7 @@ def can_modify(key: str, node: Mapping[str, Any], value_text: str, unit: str | N
     key_words = words(key)
     if _TEXT_KEY.search(key_words) or _NAME_KEY.search(key_words):
         return False
-    return bool(_LOCATIVE_KEY.search(key_words) or set(key_words.split()) & set(action.split()))
+    return bool(PLACE_KEY.search(key_words) or set(key_words.split()) & set(action.split()))
 
 
 def modifier_action(action: str, value_text: str, unit: str | None, rng: random.Random) -> Parts:

@@ -7,8 +7,11 @@ Three kinds, so the model learns where the registry ends rather than "always cal
   invented tools whose subject words the registry never uses (so "set the bedroom fan to 3" is
   a no-call for a registry without fans, never for one with a fan tool);
 * ``near_miss``: on-topic talk in the registry's own vocabulary that asks for no action
-  ("how does the thermostat work?", "no need to cancel the order"), plus the catalogue's
-  authored near-miss questions of the domains the registry resembles.
+  ("how does the thermostat work?", "no need to cancel the order"), the catalogue's authored
+  near-miss questions of the domains the registry resembles, and short commands whose verb no
+  tool does, on the registry's own things ("vacuum the living room", "paint the door"): the
+  counterweight to requests said by a verb and a value alone ("play jazz",
+  :mod:`.paraphrase`), so that a known value does not mean "call".
 """
 
 from __future__ import annotations
@@ -37,6 +40,14 @@ SUBJECT_TEMPLATES = (
     "do you think {obj} is overrated?", "explain {obj} to me like i'm five", "any tips for choosing a {obj}?",
     "what does {obj} mean exactly?", "is {obj} something most people use?", "what's a typical {obj} like?",
 )
+#: verbs for things people ask of a home, an office or a shop that a registry may lack; each is
+#: used only where no tool's name, description or other verbs use the word
+FOREIGN_VERBS = ("vacuum", "mop", "clean", "paint", "repair", "fix", "photograph", "film", "record", "measure",
+                 "water", "feed", "sell", "print", "translate", "review", "rate", "insure", "wash", "dust",
+                 "install", "replace", "inspect", "rename", "charge", "sweep", "decorate", "tidy", "polish",
+                 "refill", "unplug", "reboot", "archive", "duplicate", "export", "share", "email", "invoice")
+FOREIGN_TEMPLATES = ("{verb} the {noun}", "{verb} the {value} {noun}", "{verb} the {value}", "{verb} {value}",
+                     "can you {verb} the {noun}?", "please {verb} the {value}", "{verb} the {noun} in {value}")
 ACTION_TEMPLATES = (
     "how do i {act} myself, step by step?", "what does it mean to {act}?", "don't {act} yet, i'll tell you when",
     "no need to {act}, never mind", "what happens when you {act}?", "can you explain how to {act} without the app?",
@@ -81,11 +92,23 @@ class NoCallSource:
             if len(own & {t for tool in d.tools for t in tokens(words(tool.name))}) >= 2
             for q in d.no_call if not (set(tokens(q)) & own and _looks_actionable(q))]
         self.subjects = sorted({_subject(p) for p in profiles})
+        taken = set(self.vocabulary) | {w for p in profiles for w in p.name_words}
+        for p in profiles:
+            if p.phrasing is not None:
+                taken |= {w for a in p.phrasing.alternatives for w in a.split()}
+        self.foreign_verbs = [v for v in FOREIGN_VERBS if v not in taken and not set(tokens(v)) & taken]
 
     def chit_chat(self, rng: random.Random) -> Parts:
         return [(_frame(rng.choice(self.general), rng), False)]
 
-    def near_miss(self, rng: random.Random) -> Parts:
+    def near_miss(self, rng: random.Random, values: Sequence[str] = ()) -> Parts:
+        """``values``: texts of the registry's own place-like values ("living room"), for the
+        commands whose verb no tool does."""
+        if self.foreign_verbs and rng.random() < 0.3:
+            template = rng.choice(FOREIGN_TEMPLATES if values else FOREIGN_TEMPLATES[:1] + FOREIGN_TEMPLATES[4:5])
+            query = template.format(verb=rng.choice(self.foreign_verbs), noun=rng.choice(self.subjects),
+                                    value=rng.choice(values) if values else "")
+            return [(_frame(query, rng), False)]
         if self.near_miss_bank and rng.random() < 0.3:
             return [(_frame(rng.choice(self.near_miss_bank), rng), False)]
         if rng.random() < 0.5:

@@ -43,6 +43,7 @@ from needle_trainer.data.generate import (
 from needle_trainer.data.phrasing import request_parts, words
 from needle_trainer.data.validate import Rejected, dedupe_key, validate_example
 from needle_trainer.finetune.hints import GENERIC_VERBS, CatalogueBank, RegistryValues, tokens
+from needle_trainer.finetune.natural import PLACE_KEY
 from needle_trainer.finetune.no_call import NoCallSource
 from needle_trainer.finetune.paraphrase import plan_registry
 from needle_trainer.finetune.templates import PREFIXES, SUFFIXES, ToolProfile, tool_request
@@ -111,7 +112,19 @@ class RegistrySynthesizer:
         self.openai = {s.name: s.to_openai() for s in specs}
         self.names = names
         self.no_calls = NoCallSource(list(self.profiles.values()), domains)
+        self.places = self._place_values(seed)
         self.pairs = confusable_pairs(specs)
+
+    def _place_values(self, seed: int) -> list[str]:
+        """A few texts of the registry's place-like string values ("living room", "front"),
+        drawn with their own generator so the other examples' draws do not move."""
+        values = RegistryValues(random.Random(f"places:{seed}"))
+        out = []
+        for profile in self.profiles.values():
+            for key, node in (profile.schema.get("properties") or {}).items():
+                if node.get("type", "string") == "string" and "enum" not in node and PLACE_KEY.search(words(key)):
+                    out += [values.value(node).text for _ in range(6)]
+        return sorted({v for v in out if v and len(v.split()) <= 3})
 
     # ------------------------------------------------------------------ pieces
     def _tools(self) -> list[dict[str, Any]]:
@@ -212,7 +225,7 @@ class RegistrySynthesizer:
         if sub == "chit_chat":
             parts = self.no_calls.chit_chat(rng)
         elif sub == "near_miss":
-            parts = self.no_calls.near_miss(rng)
+            parts = self.no_calls.near_miss(rng, self.places)
         else:
             found = self.no_calls.foreign_tool(rng)
             if found is None:
