@@ -97,8 +97,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     base = rows["default"]["step_ms"]
     for mode in modes:
-        r, label = rows[mode], mode
-        print(f"| {label} | {r['step_ms']:.0f} | {r['tokens'] / r['step_ms'] * 1e3:,.0f} | {r['sys_s_per_step']:.2f} "
+        r = rows[mode]
+        print(f"| {mode} | {r['step_ms']:.0f} | {r['tokens'] / r['step_ms'] * 1e3:,.0f} | {r['sys_s_per_step']:.2f} "
               f"| {r['user_s_per_step']:.2f} | {r['faults_per_step']:,.0f} | {base / r['step_ms']:.2f}x |")
 
 

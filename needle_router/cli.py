@@ -404,10 +404,6 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
     """Fine-tune the model on your own tools (synthesised examples + yours) on this machine."""
     from pathlib import Path
 
-    from needle_router.allocator import keep_freed_memory_for_cpu_training
-
-    keep_freed_memory_for_cpu_training()          # before JAX starts its threads
-
     from rich.console import Console
 
     from needle_router.tools import ToolSpecError, ToolsFileError, assign_internal_names, load_tools_file, to_tool_specs

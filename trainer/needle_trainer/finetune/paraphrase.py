@@ -2,7 +2,7 @@
 
 The labelled templates always carry the name's verb and object ("play music query jazz",
 "set the light color ..."), so a tuned model learns to match those words and answers "no
-call" to "play some jazz" or "make the kitchen lights red". Three general English patterns
+call" to "play some jazz" or "make the kitchen lights red". Four general English patterns
 fill the gap, each planned once per registry (:func:`plan_registry`) and guarded so that the
 phrasing still names exactly one of the registry's tools:
 
@@ -33,6 +33,7 @@ from needle_router.tools import ToolSpec
 from needle_trainer.data.generate import Parts, Request
 from needle_trainer.data.phrasing import words
 from needle_trainer.data.values import ValueMaker
+from needle_trainer.finetune.hints import tokens
 
 #: other ways to say a tool name's leading verb (or verb and particle)
 VERB_ALTERNATIVES: dict[str, tuple[str, ...]] = {
@@ -119,10 +120,6 @@ def _split_name(name: str) -> tuple[str, list[str]]:
     return (w[0] if w else ""), w[1:]
 
 
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
 def _plain_string(node: Mapping[str, Any]) -> bool:
     return node.get("type", "string") == "string" and "enum" not in node and "format" not in node
 
@@ -140,19 +137,19 @@ def plan_registry(specs: Sequence[ToolSpec]) -> dict[str, ToolPhrasing]:
                              if not set(a.split()) & other_words and a not in other_verbs)
         props = spec.parameters.get("properties") or {}
         required = list(spec.parameters.get("required") or [])
-        obj_set = {_singular(w) for w in obj}
+        obj_set = set(tokens(" ".join(obj)))
         drop_key = None
         unique_verb = verb not in other_verbs
         for key in required:
             node = props.get(key) or {}
-            key_words = {_singular(w) for w in words(key).split()}
+            key_words = set(tokens(words(key)))
             if not _plain_string(node):
                 continue
             stands_for_object = bool((key_words - _ID_WORDS) & obj_set) or bool(_QUERY_KEY.search(words(key)))
             if stands_for_object and unique_verb and obj:
                 drop_key = key
             break
-        other_objects = {_singular(w) for _, ob in others for w in ob}
+        other_objects = {t for _, ob in others for t in tokens(" ".join(ob))}
         terse = bool(drop_key) and bool(obj) and not (obj_set & other_objects) \
             and not _QUERY_KEY.search(words(drop_key or ""))
         setter = _setter(verb, obj, props, required)

@@ -88,7 +88,7 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
          holdout_file: str | None, per_tool: int, epochs: float, lora_rank: int | None, minutes: float | None,
          base: str | None, resume: bool, eval_every: int, seed: int, learning_rate: float | None,
          console: Console, emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    keep_freed_memory_for_cpu_training()
+    keep_freed_memory_for_cpu_training()      # first: before anything starts JAX's threads
     has_run = (out / "data" / "train.jsonl").exists()
     if resume and not has_run:
         raise FinetuneInputError(f"--resume: {out} holds no fine-tuning run to continue")
