@@ -196,3 +196,30 @@ def test_every_epoch_shows_every_example_once_however_its_shuffle_packs():
             seen += sorted(set(ids.tolist()))
             step += 1
         assert sorted(seen) == list(range(100, 250)), epoch
+
+
+def test_validation_routes_as_the_tuned_folder_is_served():
+    """A registry larger than the router's default top_k (8): the tuned folder is served with
+    every tool shown, so its in-training validation must show every tool too."""
+    from needle_router.model import init_params
+    from needle_router.model.config import get_config
+    from needle_router.tools import to_tool_specs
+    from needle_trainer.finetune.train import FinetuneConfig, tuned_metadata
+    from needle_trainer.loop import ParamsEvaluator
+
+    tools = [{"type": "function", "function": {
+        "name": f"tool_{i}", "description": f"Tool number {i}.",
+        "parameters": {"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]}}}
+        for i in range(10)]
+    specs = to_tool_specs(tools)
+    cfg = get_config("needle-tiny")
+    example = {"query": "use tool 3 with x abc", "tools": tools, "calls": []}
+    served = {"extra": tuned_metadata(specs, FinetuneConfig(out_dir="unused"), "base", 0, {})}
+    shown = {}
+    for label, info in (("served", served), ("plain", None)):
+        evaluate = ParamsEvaluator(cfg, max_new_tokens=16, info=info)
+        assert evaluate(init_params(cfg, seed=0), [example], None)["n"] == 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shown[label] = NeedleRouter(tools, model=evaluate.engine)._binding.top_k
+    assert shown == {"served": 10, "plain": 8}

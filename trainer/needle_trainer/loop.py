@@ -87,9 +87,10 @@ class ParamsEvaluator:
     one router engine whose weights are swapped in place: a new engine per evaluation would
     keep its batching thread, and with it a copy of the weights, alive for the whole run."""
 
-    def __init__(self, model_cfg, max_new_tokens: int = 160):
+    def __init__(self, model_cfg, max_new_tokens: int = 160, info: dict[str, Any] | None = None):
         self.model_cfg = model_cfg
         self.max_new_tokens = max_new_tokens
+        self.info = dict(info or {})     # what a saved weights file would carry (a fine-tune's top_k)
         self.engine: Engine | None = None
 
     def __call__(self, params: Any, examples: list, bits: int | None) -> dict[str, Any]:
@@ -97,7 +98,7 @@ class ParamsEvaluator:
         if bits:
             host = jax.tree.map(np.asarray, fake_quant_params(host, bits=bits))
         if self.engine is None:
-            self.engine = Engine(LoadedModel(host, self.model_cfg, "training run", False, {}))
+            self.engine = Engine(LoadedModel(host, self.model_cfg, "training run", False, self.info))
         else:
             self.engine.update_params(host)
         return route_examples(self.engine, examples, max_new_tokens=self.max_new_tokens)

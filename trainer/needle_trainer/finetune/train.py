@@ -224,7 +224,10 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
     step_fn = make_step(loaded.config, base, bool(cfg.lora_rank), cfg.lora_alpha, tx)
     val = list(splits.get("validation") or [])[: cfg.eval_examples]
 
-    evaluator = ParamsEvaluator(loaded.config, max_new_tokens=cfg.max_new_tokens)
+    # validation routes as the tuned folder will be served: the registry's size as top_k (with
+    # the router's default of 8, a larger registry was judged on retrieved subsets of it)
+    served = {"extra": tuned_metadata(specs, cfg, loaded.label, 0, {})}
+    evaluator = ParamsEvaluator(loaded.config, max_new_tokens=cfg.max_new_tokens, info=served)
     t0 = time.perf_counter()
 
     def evaluate(step: int) -> float:
