@@ -56,6 +56,6 @@ def keep_freed_memory_for_cpu_training() -> bool:
     """:func:`keep_freed_memory` unless ``JAX_PLATFORMS`` names an accelerator first: a GPU's
     buffers are not malloc's. (Asking JAX for its backend would start its threads first.)"""
     platforms = os.environ.get("JAX_PLATFORMS", "").lower()
-    if platforms and "cpu" not in platforms.split(",")[:1]:
+    if platforms and platforms.split(",")[0] != "cpu":
         return False
     return keep_freed_memory()

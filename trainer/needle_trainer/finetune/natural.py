@@ -47,7 +47,7 @@ _NAME_KEY = re.compile(r"\b(label|name|title|nickname|tag|alias)\b")
 _TEXT_KEY = re.compile(r"\b(text|comment|message|note|notes|summary|reason|body|description|content|query|"
                        r"subject|details|feedback|request|question)\b")
 PLACE_KEY = re.compile(r"\b(room|location|place|city|zone|area|speaker|region|site|venue|door|device|"
-                           r"floor|channel|account|calendar|list|folder|board|project|team)\b")
+                       r"floor|channel|account|calendar|list|folder|board|project|team)\b")
 READ_VERBS = frozenset("get check read fetch".split())   # "what's the X" fits these, not find_X or list_X
 QUESTION_LEADS = ("what's the {o}", "what is the {o}", "what's the current {o}", "tell me the {o}",
                   "how about the {o}", "whats the {o}")

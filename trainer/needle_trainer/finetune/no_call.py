@@ -48,6 +48,7 @@ FOREIGN_VERBS = ("vacuum", "mop", "clean", "paint", "repair", "fix", "photograph
                  "refill", "unplug", "reboot", "archive", "duplicate", "export", "share", "email", "invoice")
 FOREIGN_TEMPLATES = ("{verb} the {noun}", "{verb} the {value} {noun}", "{verb} the {value}", "{verb} {value}",
                      "can you {verb} the {noun}?", "please {verb} the {value}", "{verb} the {noun} in {value}")
+FOREIGN_TEMPLATES_WITHOUT_VALUE = tuple(t for t in FOREIGN_TEMPLATES if "{value}" not in t)
 ACTION_TEMPLATES = (
     "how do i {act} myself, step by step?", "what does it mean to {act}?", "don't {act} yet, i'll tell you when",
     "no need to {act}, never mind", "what happens when you {act}?", "can you explain how to {act} without the app?",
@@ -105,7 +106,7 @@ class NoCallSource:
         """``values``: texts of the registry's own place-like values ("living room"), for the
         commands whose verb no tool does."""
         if self.foreign_verbs and rng.random() < 0.3:
-            template = rng.choice(FOREIGN_TEMPLATES if values else FOREIGN_TEMPLATES[:1] + FOREIGN_TEMPLATES[4:5])
+            template = rng.choice(FOREIGN_TEMPLATES if values else FOREIGN_TEMPLATES_WITHOUT_VALUE)
             query = template.format(verb=rng.choice(self.foreign_verbs), noun=rng.choice(self.subjects),
                                     value=rng.choice(values) if values else "")
             return [(_frame(query, rng), False)]
