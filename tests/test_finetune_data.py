@@ -6,8 +6,12 @@ small registry defined here.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Literal
@@ -162,6 +166,22 @@ def test_deterministic_per_seed_and_seeds_differ(small_examples):
     other = synthesize(SMALL, per_tool=40, seed=4)
     overlap = {e["query"] for e in other} & {e["query"] for e in small_examples}
     assert len(overlap) < len(other) * 0.2
+
+
+def test_same_examples_in_a_process_with_another_hash_seed(registry_examples, request):
+    """Faker's it_IT cities come from a set; unsorted, a seed drew other cities in each process."""
+    _, examples = registry_examples
+    registry_name = request.node.callspec.params["registry_examples"]
+    code = ("import hashlib, json, sys\n"
+            "from needle_router.tools import load_tools_file, to_tool_specs\n"
+            "from needle_trainer.finetune.synth import synthesize\n"
+            "specs = to_tool_specs(load_tools_file(sys.argv[1]))\n"
+            "print(hashlib.sha256(json.dumps(synthesize(specs, per_tool=30, seed=1), sort_keys=True)"
+            ".encode()).hexdigest())\n")
+    env = dict(os.environ, PYTHONHASHSEED="4242")
+    out = subprocess.run([sys.executable, "-c", code, str(REGISTRIES / registry_name / "tools.py")], env=env,
+                         capture_output=True, text=True, timeout=300, check=True).stdout.strip()
+    assert out == hashlib.sha256(json.dumps(examples, sort_keys=True).encode()).hexdigest()
 
 
 def test_values_respect_types_enums_and_hints(small_examples):

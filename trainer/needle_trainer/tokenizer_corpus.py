@@ -94,7 +94,7 @@ def _group(n: int, sep: str) -> str:
 # values: Faker (many locales) + numbers, dates, units, currencies
 # ---------------------------------------------------------------------------------------------
 
-def _stabilise_faker(f) -> None:
+def stabilise_faker(f) -> None:
     """Make a Faker instance independent of PYTHONHASHSEED.
 
     Some providers build their word lists from a ``set`` (e.g. it_IT ``cities``), so the list
@@ -127,7 +127,7 @@ class Values:
             from faker import Faker
 
             f = Faker(locale)
-            _stabilise_faker(f)
+            stabilise_faker(f)
             f.seed_instance(_seed_for(self._seed, "faker:" + locale))
             self._fakers[locale] = f
         return f

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from needle_trainer.tokenizer_corpus import number_words
+from needle_trainer.tokenizer_corpus import number_words, stabilise_faker
 
 #: why a value may be absent from the query text, verbatim
 EXEMPTIONS = {
@@ -132,6 +132,7 @@ class ValueMaker:
             from faker import Faker
 
             fake = Faker(locale)
+            stabilise_faker(fake)
             self._fakers[locale] = fake
         if locale not in self._seeded:
             digest = hashlib.sha256(f"{self._chunk_key}:{locale}".encode()).digest()
