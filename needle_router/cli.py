@@ -387,14 +387,16 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
 @click.option("--lora-rank", default=None, type=click.IntRange(min=1),
               help="Train LoRA adapters of this rank on the attention projections instead of every weight.")
 @click.option("--full", is_flag=True, help="Train every weight (the default; measured faster to learn, see README).")
-@click.option("--minutes", default=20.0, show_default=True, type=click.FloatRange(min=0.1), help="Time limit for training.")
+@click.option("--minutes", default=20.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Time limit for the whole run: training gets what is left after making the data and scoring.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Output folder (default: finetuned/<tools file name>).")
 @click.option("--base", default=None, help="Model to start from. " + MODEL_HELP)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--holdout", "holdout_file", default=None, type=click.Path(dir_okay=False),
               help="Hand-written {query, calls} JSONL, never trained on: scored for base and tuned in the report.")
-@click.option("--eval-every", default=50, show_default=True, type=click.IntRange(min=1), help="Steps between validations.")
+@click.option("--eval-every", default=50, show_default=True, type=click.IntRange(min=1),
+              help="Fewest steps between validations (more where validating would take over a tenth of the time).")
 @click.option("--learning-rate", default=None, type=click.FloatRange(min=0, min_open=True),
               help="Peak learning rate (default: 2e-3).")
 @click.option("--seed", default=0, show_default=True, type=int)

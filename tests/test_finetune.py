@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 
@@ -71,6 +72,11 @@ def test_outputs_exist_and_load(tuned):
     report = json.loads((out / "report.json").read_text())
     assert report["tuned"]["n"] == len((out / "data/test.jsonl").read_text().splitlines())
     assert "tuned exact" in output
+    timings = report["timings"]        # --minutes limits the whole run, so training got less
+    assert timings["budget_minutes"] == 3 and 0 < timings["training_minutes"] < 3
+    assert timings["total"] >= timings["data"] + timings["base_scoring"] + timings["training"]
+    assert report["base"] == json.loads((out / "base_scores.json").read_text())["test"]
+    assert "Time: " in (out / "report.md").read_text()
     # the no-call bias was fitted on the validation split and travels with the weights
     stored = json.loads((out / "config.json").read_text())["metadata"]["decision"]
     assert report["decision"] == stored and stored["split"] == "validation" and abs(stored["no_call_bias"]) <= 8
@@ -131,7 +137,7 @@ def test_interrupt_keeps_the_best_weights_and_resume_continues(tmp_path):
 
     specs, splits = _small_run(tmp_path)
     cfg = FinetuneConfig(out_dir=str(tmp_path / "out"), base="needle-tiny", lora_rank=4, epochs=4,
-                         eval_every=3, minutes=None, eval_examples=8, patience=100)
+                         eval_every=3, eval_share=None, minutes=None, eval_examples=8, patience=100)
 
     def ctrl_c(event):
         if event["step"] == 7:
@@ -166,6 +172,33 @@ def test_the_schedule_is_fitted_to_the_time_limit():
     assert h.refit(0, 400, 890.0) == 404          # in the last interval: the steps that still fit
     assert h.refit(300, 400, 200.0) == 750        # resumed at step 300: this run's pace and budget
     assert Horizon(total=825, minutes=None, eval_every=50).refit(0, 100, 200.0) == 825
+
+
+def test_validation_takes_at_most_its_share_of_the_time():
+    from needle_trainer.finetune.train import Cadence
+
+    cadence = Cadence(every=50, share=0.1)
+    assert cadence.interval(step_seconds=1.0, eval_seconds=2.0) == 50     # cheap validation: the fewest steps
+    assert cadence.interval(step_seconds=1.0, eval_seconds=12.0) == 108   # 108 s of steps per 12 s validating
+    assert cadence.next(100, 1000, 1.0, 12.0) == 208
+    assert cadence.next(900, 1000, 1.0, 12.0) == 1000                     # no short interval before the end
+    assert Cadence(every=50, share=None).interval(1.0, 12.0) == 50
+    with pytest.raises(ValueError, match="eval_share"):
+        Cadence(every=50, share=1.5)
+
+
+def test_the_time_limit_covers_data_scoring_and_training():
+    from rich.console import Console
+
+    from needle_trainer.finetune.workflow import training_minutes
+
+    quiet = Console(file=io.StringIO())
+    # 60 s spent; scoring 400 examples took 100 s, 800 remain: 1.1 x 200 s + 5 s are kept for them
+    assert training_minutes(20, 60, 100, 400, 800, quiet) == pytest.approx((1200 - 60 - 225) / 60)
+    assert training_minutes(None, 60, 100, 400, 800, quiet) is None
+    loud = io.StringIO()
+    assert training_minutes(2, 60, 100, 400, 800, Console(file=loud)) == pytest.approx(0.5)  # a quarter at least
+    assert "time limit is tight" in loud.getvalue()
 
 
 def test_every_epoch_shows_every_example_once_however_its_shuffle_packs():

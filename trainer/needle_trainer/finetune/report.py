@@ -52,7 +52,7 @@ def markdown(report: Mapping[str, Any]) -> str:
              f"Base: {s['base']}; method: {report.get('method')}; {s['steps']} of {s['total_steps']} steps "
              f"({_horizon(s)}) "
              f"in {s['seconds'] / 60:.1f} min (stopped: {s['stop']}); best validation exact match "
-             f"{s['best_exact_match']:.1f}% at step {s['best_step']}.", "",
+             f"{s['best_exact_match']:.1f}% at step {s['best_step']}.", "", *_timings(report.get("timings")),
              f"## Test split ({t['n']} examples never trained on)", "",
              "| metric | base | tuned |", "|---|---|---|"]
     for key in ("exact_match", "tool_name_f1", "call_f1", "argument_accuracy", "no_call_accuracy", "schema_validity"):
@@ -79,6 +79,15 @@ def _horizon(summary: Mapping[str, Any]) -> str:
     if horizon < summary["total_steps"]:
         return f"learning-rate schedule fitted to the time limit: {horizon} steps"
     return "the epochs' steps"
+
+
+def _timings(timings: Mapping[str, Any] | None) -> list[str]:
+    if not timings:
+        return []
+    limit = f" (limit {timings['budget_minutes']:g} min)" if timings.get("budget_minutes") else ""
+    return [f"Time: {timings['total'] / 60:.1f} min{limit}: data {timings['data']:.0f} s, scoring the base model "
+            f"{timings['base_scoring']:.0f} s, training {timings['training'] / 60:.1f} min, scoring the tuned model "
+            f"{timings['tuned_scoring']:.0f} s.", ""]
 
 
 def _pct(v: Any) -> str:

@@ -2,8 +2,8 @@
 
 The loop is deliberately small: examples of the registry are encoded once, packed into
 fixed-shape batches (a pure function of the step, so ``resume`` continues exactly), trained
-with AdamW on LoRA adapters (or every weight), and judged every ``eval_every`` steps by routing
-the validation split through the real router. The best weights so far are always on disk as a
+with AdamW on LoRA adapters (or every weight), and judged every ``eval_every`` steps or more (see
+:class:`Cadence`) by routing the validation split through the real router. The best weights so far are always on disk as a
 loadable weights directory, so stopping early (time limit, no progress, Ctrl-C) loses nothing.
 """
 
@@ -50,7 +50,8 @@ class FinetuneConfig:
     minutes: float | None = 20.0
     learning_rate: float | None = None  # None: DEFAULT_LEARNING_RATE
     rows: int = 8                     # packed rows per batch
-    eval_every: int = 50
+    eval_every: int = 50              # the fewest steps between validations
+    eval_share: float | None = 0.1    # validate rarely enough to spend at most this share of the time on it
     patience: int = 4                 # evaluations without progress before stopping
     eval_examples: int = 100
     max_new_tokens: int = 128
@@ -177,6 +178,28 @@ class Horizon:
         return min(self.total, rounded if rounded > step else max(step + 1, fit))
 
 
+class Cadence:
+    """When to validate next. Every ``every`` steps at least, and rarely enough that validating
+    takes at most ``share`` of the time: on a registry whose steps are fast, routing the whole
+    validation split every 50 steps cost a fifth of the run's steps. The last step of the
+    schedule is always validated, without a short interval just before it."""
+
+    def __init__(self, every: int, share: float | None):
+        if share is not None and not 0 < share < 1:
+            raise ValueError(f"eval_share must be in (0, 1), got {share}")
+        self.every, self.share = every, share
+
+    def interval(self, step_seconds: float, eval_seconds: float) -> int:
+        if not self.share or step_seconds <= 0:
+            return self.every
+        return max(self.every, math.ceil(eval_seconds * (1 - self.share) / self.share / step_seconds))
+
+    def next(self, step: int, horizon: int, step_seconds: float, eval_seconds: float) -> int:
+        interval = self.interval(step_seconds, eval_seconds)
+        due = step + interval
+        return horizon if due > horizon - interval // 2 else due
+
+
 def validation_score(metrics: Mapping[str, float]) -> float:
     """What "better" means for early stopping and the kept weights: exact match first; call F1
     and tool-name F1 break ties, so progress shows before whole answers come out right."""
@@ -228,9 +251,12 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
     # the router's default of 8, a larger registry was judged on retrieved subsets of it)
     served = {"extra": tuned_metadata(specs, cfg, loaded.label, 0, {})}
     evaluator = ParamsEvaluator(loaded.config, max_new_tokens=cfg.max_new_tokens, info=served)
+    cadence = Cadence(cfg.eval_every, cfg.eval_share)
     t0 = time.perf_counter()
+    clock = {"eval_seconds": 0.0, "since": t0}   # the last validation's duration; when it ended
 
     def evaluate(step: int) -> float:
+        started = time.perf_counter()
         params = to_host(lora.merge(base, state.params, cfg.lora_alpha) if cfg.lora_rank else state.params)
         res = evaluator(params, val, None)
         exact = res["metrics"]["exact_match"]
@@ -244,25 +270,32 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
                          extra_metadata=tuned_metadata(specs, cfg, loaded.label, step, res["metrics"]))
         else:
             record["bad_evals"] += 1
+        clock["since"] = time.perf_counter()
+        clock["eval_seconds"] = clock["since"] - started
         return exact
 
     step = start = int(state.step)
     stop = "epochs"
     losses: list[float] = []
+    due = record.get("next_eval", step + cfg.eval_every)
     try:
         if step == 0 and not record["history"]:
             evaluate(0)  # the base model's score, and a loadable output from the start
+        interval_start = step
         while step < horizon.steps:
             lr = learning_rate(step, horizon.steps, cfg.lr)
             state, metrics = step_fn(state, plan.batch(step), jnp.float32(lr))
             step += 1
             losses.append(float(metrics["loss"]))
             event: dict[str, Any] = {"step": step, "total": horizon.steps, "loss": losses[-1]}
-            if step % cfg.eval_every == 0 or step == horizon.steps:
+            if step >= due or step == horizon.steps:
+                step_seconds = (time.perf_counter() - clock["since"]) / max(1, step - interval_start)
                 event["validation_exact_match"] = evaluate(step)
-                event["train_loss"] = float(np.mean(losses[-cfg.eval_every:]))
+                event["train_loss"] = float(np.mean(losses[-(step - interval_start):]))
                 record["history"][-1].update(train_loss=event["train_loss"], learning_rate=lr)
                 record["horizon"] = horizon.steps = horizon.refit(start, step, time.perf_counter() - t0)
+                record["next_eval"] = due = cadence.next(step, horizon.steps, step_seconds, clock["eval_seconds"])
+                interval_start = step
                 event["total"] = horizon.steps
                 ckpt.save(state, record)
                 if record["bad_evals"] >= cfg.patience:
@@ -271,8 +304,15 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
                 on_step(event)
             if stop == "no_progress":
                 break
-            if cfg.minutes is not None and time.perf_counter() - t0 > cfg.minutes * 60:
+            # leave time to validate the last steps, so that they count (and the limit holds)
+            if cfg.minutes is not None and time.perf_counter() - t0 + clock["eval_seconds"] > cfg.minutes * 60:
                 stop = "time_limit"
+                if record["history"][-1]["step"] != step:
+                    exact = evaluate(step)
+                    record["history"][-1].update(train_loss=float(np.mean(losses[-(step - interval_start):])))
+                    ckpt.save(state, record)
+                    if on_step is not None:
+                        on_step({**event, "validation_exact_match": exact})
                 break
         if stop == "epochs" and horizon.steps < total:
             stop = "time_limit"              # the schedule was fitted to the time and finished

@@ -6,11 +6,16 @@
       data/{train,validation,test}.jsonl
       report.json, report.md, curve.png
       finetune_log.json, checkpoints/  history and the state --resume continues from
+      base_scores.json                 the base model's scores (a resumed run reads them back)
+
+``minutes`` limits the whole run: training gets what is left once the data is made and the base
+model scored, less the time scoring the tuned model will take.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +93,7 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
          holdout_file: str | None, per_tool: int, epochs: float, lora_rank: int | None, minutes: float | None,
          base: str | None, resume: bool, eval_every: int, seed: int, learning_rate: float | None,
          console: Console, emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    started = time.perf_counter()
     keep_freed_memory_for_cpu_training()      # first: before anything starts JAX's threads
     has_run = (out / "data" / "train.jsonl").exists()
     if resume and not has_run:
@@ -107,7 +113,14 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     emit({"phase": "data", "resume": resume})
     splits = _read_splits(out) if resume else _prepare_data(specs, out, data_file, per_tool, seed, console)
     atomic_write(out / "tools.json", (json.dumps([s.to_openai() for s in specs], indent=1) + "\n").encode())
-    cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, epochs=epochs, minutes=minutes,
+    timings = {"data": time.perf_counter() - started}
+    clock = time.perf_counter()
+    base_scores = _base_scores(out, base, splits["test"], holdout, holdout_file, console)
+    timings["base_scoring"] = time.perf_counter() - clock
+    scored = len(splits["test"]) + len(holdout or [])
+    train_minutes = training_minutes(minutes, time.perf_counter() - started, base_scores["seconds"], scored,
+                                     scored + min(DECISION_EXAMPLES, len(splits["validation"])), console)
+    cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, epochs=epochs, minutes=train_minutes,
                          eval_every=eval_every, seed=seed, learning_rate=learning_rate)
     console.print(f"training on {len(splits['train']):,} examples ({len(splits['validation'])} validation, "
                   f"{len(splits['test'])} test); method: {'LoRA rank ' + str(lora_rank) if lora_rank else 'full'}")
@@ -124,20 +137,64 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
             bar.update(task, completed=event["step"], total=event["total"], **fields)
             emit(dict(event))
 
+        clock = time.perf_counter()
         summary = finetune(specs, splits, cfg, resume=resume, on_step=on_step)
     if summary["stop"] == "interrupted":
         console.print("[yellow]interrupted[/yellow]: the best weights so far are in place; "
                       "--resume continues the run")
+    timings["training"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     decision = _fit_decision(out, splits["validation"], console)
-    console.print("scoring base and tuned models on the test split ...")
+    console.print("scoring the tuned model on the test split ...")
     emit({"phase": "scoring", "stop": summary["stop"], "steps": summary["steps"]})
-    base_scores = score_split(base, splits["test"])
     tuned_scores = score_split(str(out), splits["test"])
     extra: dict[str, Any] = {"tools_file": tools_file, "method": f"lora-r{lora_rank}" if lora_rank else "full",
                              "examples": {k: len(v) for k, v in splits.items()}, "decision": decision}
     if holdout is not None:
-        extra["holdout"] = {"file": holdout_file, "base": score_split(base, holdout), "tuned": score_split(str(out), holdout)}
-    return write_report(out, summary, base_scores, tuned_scores, extra)
+        extra["holdout"] = {"file": holdout_file, "base": base_scores["holdout"], "tuned": score_split(str(out), holdout)}
+    timings["tuned_scoring"] = time.perf_counter() - clock
+    timings["total"] = time.perf_counter() - started
+    extra["timings"] = {"budget_minutes": minutes, "training_minutes": train_minutes,
+                        **{k: round(v, 1) for k, v in timings.items()}}
+    return write_report(out, summary, base_scores["test"], tuned_scores, extra)
+
+
+def _base_scores(out: Path, base: str | None, test: list[dict], holdout: list[dict] | None,
+                 holdout_file: str | None, console: Console) -> dict[str, Any]:
+    """The base model's scores on the test split (and the hand-written queries), before training:
+    they do not change while it trains, their time tells how long scoring the tuned model will
+    take, and a resumed run reads them back instead of scoring again."""
+    path = out / "base_scores.json"
+    key = {"base": base, "holdout_file": holdout_file, "test": len(test)}
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached.get("key") == key:
+            return cached
+    console.print("scoring the base model on the test split ...")
+    clock = time.perf_counter()
+    scores = {"key": key, "test": score_split(base, test),
+              "holdout": score_split(base, holdout) if holdout is not None else None}
+    scores["seconds"] = time.perf_counter() - clock
+    atomic_write(path, (json.dumps(scores, ensure_ascii=False, default=str) + "\n").encode())
+    return scores
+
+
+def training_minutes(budget: float | None, spent: float, scoring_seconds: float, scored: int, to_score: int,
+                     console: Console) -> float | None:
+    """The training's share of a time limit for the whole run: what is left after ``spent``
+    seconds, less the time scoring ``to_score`` examples with the tuned model will take (at the
+    pace of scoring ``scored`` with the base model, plus a tenth for safety)."""
+    if budget is None:
+        return None
+    reserve = 1.1 * scoring_seconds * to_score / max(1, scored) + 5.0
+    seconds = budget * 60 - spent - reserve
+    floor = 0.25 * budget * 60
+    if seconds < floor:
+        console.print(f"[yellow]the time limit is tight[/yellow]: preparing and scoring take about "
+                      f"{(spent + reserve) / 60:.1f} of the {budget:g} minutes; training gets {floor / 60:.1f} "
+                      "minutes anyway, so the run will take longer")
+        seconds = floor
+    return seconds / 60
 
 
 def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[str, Any] | None:
