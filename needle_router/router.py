@@ -206,6 +206,11 @@ class NeedleRouter:
         return list(self.specs)
 
     @property
+    def top_k(self) -> int:
+        """How many tools the model sees per query; with more bound, retrieval picks these."""
+        return self._binding.top_k
+
+    @property
     def model_label(self) -> str:
         return self.engine.loaded.label
 

@@ -86,7 +86,7 @@ def test_outputs_exist_and_load(tuned):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same tools: no warning
         router = NeedleRouter(load_tools_file(tools), model=str(out))
-    assert router._binding.top_k >= 3
+    assert router.top_k >= 3
     res = router.route_sync("switch the kitchen lights off")
     assert all(c.name in {"set_alarm", "play_song", "set_lights"} for c in res.calls)
 
@@ -151,6 +151,17 @@ def test_interrupt_keeps_the_best_weights_and_resume_continues(tmp_path):
     assert second["stop"] == "epochs" and second["steps"] == second["total_steps"] > 7
     steps = [h["step"] for h in second["history"]]
     assert steps[:3] == [0, 3, 6] and steps == sorted(steps)  # continued from the step-6 checkpoint
+
+
+def test_the_steps_before_the_time_limit_are_validated(tmp_path):
+    from needle_trainer.finetune.train import FinetuneConfig, finetune
+
+    specs, splits = _small_run(tmp_path)
+    cfg = FinetuneConfig(out_dir=str(tmp_path / "out"), base="needle-tiny", lora_rank=4, epochs=50,
+                         eval_every=10_000, minutes=0.05, eval_examples=4)
+    summary = finetune(specs, splits, cfg)
+    assert summary["stop"] == "time_limit" and 0 < summary["steps"] < summary["total_steps"]
+    assert [h["step"] for h in summary["history"]] == [0, summary["steps"]]
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth():
@@ -254,5 +265,5 @@ def test_validation_routes_as_the_tuned_folder_is_served():
         assert evaluate(init_params(cfg, seed=0), [example], None)["n"] == 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            shown[label] = NeedleRouter(tools, model=evaluate.engine)._binding.top_k
+            shown[label] = NeedleRouter(tools, model=evaluate.engine).top_k
     assert shown == {"served": 10, "plain": 8}

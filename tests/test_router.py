@@ -219,7 +219,7 @@ def test_retrieval_shows_only_top_k_tools():
     from needle_router.engine import Request
     req = Request(binding, engine.tokenizer.encode("run task 7"))
     shown = engine._select(binding, [req])[0]
-    assert len(shown) == 4 and len(set(shown)) == 4
+    assert len(shown) == 4 and len(set(shown)) == 4 and r.top_k == 4
     emb = engine.tool_embeddings(binding)
     scores = engine.embed([req.query_ids])[0] @ emb.T
     assert set(shown) == set(np.argsort(-scores)[:4].tolist())

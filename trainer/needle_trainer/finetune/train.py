@@ -219,8 +219,8 @@ def tuned_metadata(specs: Sequence[ToolSpec], cfg: FinetuneConfig, base_label: s
         "base": base_label,
         "method": f"lora-r{cfg.lora_rank}" if cfg.lora_rank else "full",
         "step": step,
-        "validation": dict(metrics),
-    }}
+        "validation": {k: None if isinstance(v, float) and v != v else v for k, v in metrics.items()},
+    }}                                 # NaN (a metric with no case, e.g. no no-call example) is not JSON
 
 
 def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: FinetuneConfig, *,
@@ -304,10 +304,12 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
                 on_step(event)
             if stop == "no_progress":
                 break
-            # leave time to validate the last steps, so that they count (and the limit holds)
-            if cfg.minutes is not None and time.perf_counter() - t0 + clock["eval_seconds"] > cfg.minutes * 60:
+            # leave time to validate the last steps, so that they count (and the limit holds);
+            # steps that took less time than validating them would are not worth it
+            now = time.perf_counter()
+            if cfg.minutes is not None and now - t0 + clock["eval_seconds"] > cfg.minutes * 60:
                 stop = "time_limit"
-                if record["history"][-1]["step"] != step:
+                if step > interval_start and now - clock["since"] > clock["eval_seconds"]:
                     exact = evaluate(step)
                     record["history"][-1].update(train_loss=float(np.mean(losses[-(step - interval_start):])))
                     ckpt.save(state, record)
