@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import warnings
 
 import pytest
@@ -105,6 +106,19 @@ def test_other_tools_warn(tuned):
 
     with pytest.warns(UserWarning, match="fine-tuned on another tool set"):
         NeedleRouter([other], model=str(tuned[1]))
+
+
+def test_resume_reads_the_base_scores_back(tuned, tmp_path):
+    tools, out, _ = tuned
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    res = CliRunner().invoke(main, ["finetune", "--tools", str(tools), "--base", "needle-tiny", "--full",
+                                    "--examples-per-tool", "60", "--epochs", "10", "--minutes", "3",
+                                    "--eval-every", "40", "--out", str(again), "--resume"])
+    assert res.exit_code == 0, res.output
+    assert "scoring the base model" not in res.output and "scoring the tuned model" in res.output
+    first, second = (json.loads((d / "report.json").read_text()) for d in (out, again))
+    assert second["base"] == first["base"] and second["summary"]["steps"] == first["summary"]["steps"]
 
 
 def test_existing_output_needs_resume(tuned):

@@ -14,6 +14,7 @@ model scored, less the time scoring the tuned model will take.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -165,7 +166,10 @@ def _base_scores(out: Path, base: str | None, test: list[dict], holdout: list[di
     they do not change while it trains, their time tells how long scoring the tuned model will
     take, and a resumed run reads them back instead of scoring again."""
     path = out / "base_scores.json"
-    key = {"base": base, "holdout_file": holdout_file, "test": len(test)}
+    def digest(file: Path | str | None) -> str | None:
+        return hashlib.sha256(Path(file).read_bytes()).hexdigest() if file else None
+
+    key = {"base": base, "test": digest(out / "data" / "test.jsonl"), "holdout": digest(holdout_file)}
     if path.exists():
         cached = json.loads(path.read_text())
         if cached.get("key") == key:
