@@ -68,20 +68,21 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
         holdout_file: str | None = None, per_tool: int = 150, epochs: float = 3.0, lora_rank: int | None = None,
         minutes: float | None = 20.0, base: str | None = None, resume: bool = False, eval_every: int = 50,
         seed: int = 0, learning_rate: float | None = None, console: Console | None = None,
-        on_event: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        on_event: Callable[[dict[str, Any]], None] | None = None, own_process: bool = False) -> dict[str, Any]:
     """Everything ``needle-router finetune`` does; returns the report.
 
     ``on_event`` (for callers without a terminal, like the playground server) receives phase
     events, ``{"phase": "data" | "training" | "scoring" | "done" | "error", ...}``, and every
     training step's ``{"step", "total", "loss"[, "validation_exact_match"]}``. An exception it
-    raises stops the run (after an ``error`` event).
+    raises stops the run (after an ``error`` event). ``own_process``: the process ends with the
+    run (the CLI), so malloc may keep every freed block (:mod:`needle_router.allocator`).
     """
     emit = on_event or (lambda event: None)
     try:
         report = _run(specs, Path(out), tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
                       per_tool=per_tool, epochs=epochs, lora_rank=lora_rank, minutes=minutes, base=base,
                       resume=resume, eval_every=eval_every, seed=seed, learning_rate=learning_rate,
-                      console=console or Console(stderr=True), emit=emit)
+                      console=console or Console(stderr=True), emit=emit, own_process=own_process)
     except BaseException as err:
         emit({"phase": "error", "message": str(err) or type(err).__name__})
         raise
@@ -93,9 +94,9 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
 def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None,
          holdout_file: str | None, per_tool: int, epochs: float, lora_rank: int | None, minutes: float | None,
          base: str | None, resume: bool, eval_every: int, seed: int, learning_rate: float | None,
-         console: Console, emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+         console: Console, emit: Callable[[dict[str, Any]], None], own_process: bool) -> dict[str, Any]:
     started = time.perf_counter()
-    keep_freed_memory_for_cpu_training()      # first: before anything starts JAX's threads
+    keep_freed_memory_for_cpu_training(keep_all=own_process)   # first: before anything starts JAX's threads
     has_run = (out / "data" / "train.jsonl").exists()
     if resume and not has_run:
         raise FinetuneInputError(f"--resume: {out} holds no fine-tuning run to continue")
