@@ -39,8 +39,8 @@ def keep_freed_memory(*, keep_all: bool = False) -> bool:
     idempotent (the first call decides). Call it before JAX starts its threads: a thread that
     already has an arena keeps it. ``keep_all``: never hand freed memory back to the OS, for a
     process that ends with its job; otherwise up to 2 GiB is kept, which at long inputs (8 x
-    1,536 encoder tokens, 9+ GB of temporaries a step) left most of a step's pages to fault in
-    again (3.91 s vs 3.21 s a step, ``benchmarks/bench_allocator.py --enc-len 1536``)."""
+    1,536 encoder tokens) left most of a step's pages to fault in again (4.14 s vs 3.29 s a
+    step, ``benchmarks/results/allocator_needle-2m_enc1536.txt``)."""
     global _done
     if _done is not None:
         return _done
