@@ -167,10 +167,7 @@ def _base_scores(out: Path, base: str | None, test: list[dict], holdout: list[di
     they do not change while it trains, their time tells how long scoring the tuned model will
     take, and a resumed run reads them back instead of scoring again."""
     path = out / "base_scores.json"
-    def digest(file: Path | str | None) -> str | None:
-        return hashlib.sha256(Path(file).read_bytes()).hexdigest() if file else None
-
-    key = {"base": base, "test": digest(out / "data" / "test.jsonl"), "holdout": digest(holdout_file)}
+    key = {"base": base, "test": _file_digest(out / "data" / "test.jsonl"), "holdout": _file_digest(holdout_file)}
     if path.exists():
         cached = json.loads(path.read_text())
         if cached.get("key") == key:
@@ -182,6 +179,10 @@ def _base_scores(out: Path, base: str | None, test: list[dict], holdout: list[di
     scores["seconds"] = time.perf_counter() - clock
     atomic_write(path, (json.dumps(scores, ensure_ascii=False, default=str) + "\n").encode())
     return scores
+
+
+def _file_digest(file: Path | str | None) -> str | None:
+    return hashlib.sha256(Path(file).read_bytes()).hexdigest() if file else None
 
 
 def training_minutes(budget: float | None, spent: float, scoring_seconds: float, scored: int, to_score: int,
