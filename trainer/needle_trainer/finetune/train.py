@@ -278,6 +278,13 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
     step = start = int(state.step)
     stop = "epochs"
     losses: list[float] = []
+
+    def validate(step: int, since_step: int, lr: float) -> dict[str, float]:
+        """Validate after training since ``since_step``; the history entry gets the loss and rate."""
+        exact = evaluate(step)
+        train_loss = float(np.mean(losses[-(step - since_step):]))
+        record["history"][-1].update(train_loss=train_loss, learning_rate=lr)
+        return {"validation_exact_match": exact, "train_loss": train_loss}
     due = record.get("next_eval", step + cfg.eval_every)
     try:
         if step == 0 and not record["history"]:
@@ -291,9 +298,7 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
             event: dict[str, Any] = {"step": step, "total": horizon.steps, "loss": losses[-1]}
             if step >= due or step == horizon.steps:
                 step_seconds = (time.perf_counter() - clock["since"]) / max(1, step - interval_start)
-                event["validation_exact_match"] = evaluate(step)
-                event["train_loss"] = float(np.mean(losses[-(step - interval_start):]))
-                record["history"][-1].update(train_loss=event["train_loss"], learning_rate=lr)
+                event.update(validate(step, interval_start, lr))
                 record["horizon"] = horizon.steps = horizon.refit(start, step, time.perf_counter() - t0)
                 record["next_eval"] = due = cadence.next(step, horizon.steps, step_seconds, clock["eval_seconds"])
                 interval_start = step
@@ -311,11 +316,10 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
             if cfg.minutes is not None and now - t0 + clock["eval_seconds"] > cfg.minutes * 60:
                 stop = "time_limit"
                 if step > interval_start and now - clock["since"] > clock["eval_seconds"]:
-                    exact = evaluate(step)
-                    record["history"][-1].update(train_loss=float(np.mean(losses[-(step - interval_start):])))
+                    event.update(validate(step, interval_start, lr))
                     ckpt.save(state, record)
                     if on_step is not None:
-                        on_step({**event, "validation_exact_match": exact})
+                        on_step(event)
                 break
         if stop == "epochs" and horizon.steps < total:
             stop = "time_limit"              # the schedule was fitted to the time and finished
