@@ -100,6 +100,8 @@ class TrainConfig:
     mesh: dict[str, int] = field(default_factory=lambda: {"data": -1})   # -1: all devices
     init_weights: str = ""            # warm start: a float weights folder whose params begin the run
                                       # (fresh optimizer, schedule and data position; e.g. a second round)
+    init_grow: bool = False           # init_weights may have fewer encoder/decoder layers: each is
+                                      # stacked in place to fill the deeper model (needle_trainer.grow)
     source: str = ""                  # the file it was read from
 
     @property
