@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, validate_call
 
 from needle_router.calibration import Calibration
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
+from needle_router.decoding.whitespace import strip_free_text
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.engine import Binding, Decoded, Engine, Request, get_engine
 from needle_router.model.decode import NEW_TOKEN_BUCKETS
@@ -325,7 +326,7 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec],
             spec = by_internal.get(call.internal_name)
             if spec is None:
                 raise OutputParseError(f"unknown tool {call.internal_name!r}")
-            args = spec.validate_arguments(call.arguments, fill_defaults=False)
+            args = spec.validate_arguments(strip_free_text(call.arguments, spec.parameters), fill_defaults=False)
         except (OutputParseError, ToolSpecError) as exc:
             errors.append(str(exc))
             continue
