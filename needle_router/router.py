@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, validate_call
 
 from needle_router.calibration import Calibration
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
-from needle_router.decoding.whitespace import strip_free_text
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
+from needle_router.decoding.whitespace import strip_free_text
 from needle_router.engine import Binding, Decoded, Engine, Request, get_engine
 from needle_router.model.decode import NEW_TOKEN_BUCKETS
 from needle_router.render import MAX_QUERY_TOKENS, tool_tokens

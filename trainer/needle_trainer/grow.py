@@ -44,7 +44,7 @@ def stack_layers(params: Mapping[str, Any], source: ModelConfig, target: ModelCo
     checked by the caller against the target model's shapes. Fewer target layers than source
     layers is an error: dropping learnt layers is not a warm start."""
     flat = flatten_params(params)
-    for stack, field in _STACKS.items():
+    for field in _STACKS.values():
         have, want = getattr(source, field), getattr(target, field)
         if want < have:
             raise ValueError(f"{field}: the weights have {have}, the model {want}; "
