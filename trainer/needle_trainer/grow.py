@@ -13,12 +13,15 @@ gate is set to ``sigmoid(a) / r``: the grown model starts close to the function 
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import jax
 import numpy as np
 
+from needle_router.model import init_params
 from needle_router.model.config import ModelConfig
 from needle_router.model.weights import flatten_params, unflatten_params
 
@@ -31,6 +34,18 @@ def source_layer(target: int, source_count: int, target_count: int) -> int:
     return target * source_count // target_count
 
 
+def growable_shapes(target: ModelConfig) -> Callable[[ModelConfig], Any]:
+    """For ``load_weights(expected=...)``: the shapes a folder must have to grow into ``target``,
+    which are ``target``'s with the folder's own layer counts (so a width or head mismatch is
+    reported by the loader, naming the parameter)."""
+    def shapes(source: ModelConfig) -> Any:
+        same_depth = dataclasses.replace(target, encoder_layers=source.encoder_layers,
+                                         decoder_layers=source.decoder_layers)
+        return jax.eval_shape(lambda: init_params(same_depth, seed=0))
+
+    return shapes
+
+
 def _shrunk_gate(logit: np.ndarray, copies: int) -> np.ndarray:
     """The gate logit whose sigmoid is ``1/copies`` of the given one's."""
     p = 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64))) / copies
@@ -40,8 +55,8 @@ def _shrunk_gate(logit: np.ndarray, copies: int) -> np.ndarray:
 def stack_layers(params: Mapping[str, Any], source: ModelConfig, target: ModelConfig) -> dict[str, Any]:
     """``params`` of a ``source``-shaped model, grown to ``target``'s encoder and decoder depth.
 
-    Everything but the layer counts must already agree (width, heads, vocabulary): that is
-    checked by the caller against the target model's shapes. Fewer target layers than source
+    Everything but the layer counts must already agree (width, heads, vocabulary): load the
+    folder with ``expected=growable_shapes(target)``. Fewer target layers than source
     layers is an error: dropping learnt layers is not a warm start."""
     flat = flatten_params(params)
     for field in _STACKS.values():
@@ -49,10 +64,11 @@ def stack_layers(params: Mapping[str, Any], source: ModelConfig, target: ModelCo
         if want < have:
             raise ValueError(f"{field}: the weights have {have}, the model {want}; "
                              "growing can add layers, not remove them")
-    grown: dict[str, Any] = {k: v for k, v in flat.items() if not _LAYER.match(k)}
+    grown: dict[str, Any] = {}
     for key, value in flat.items():
         match = _LAYER.match(key)
         if not match:
+            grown[key] = value
             continue
         stack, index, rest = match.group(1), int(match.group(2)), match.group(3)
         have, want = getattr(source, _STACKS[stack]), getattr(target, _STACKS[stack])

@@ -191,30 +191,22 @@ def _warm_start_params(cfg: TrainConfig, params: Any) -> Any:
     """The params of ``cfg.init_weights`` placed like ``params``; a folder of another shape is an error
     that names the folder and the first mismatching parameters (not a shape error deep inside JAX).
     With ``cfg.init_grow`` a shallower folder is first grown to this depth (:mod:`needle_trainer.grow`)."""
-    from needle_router.model.weights import WeightsError, flatten_params, load_weights
+    from needle_router.model.weights import WeightsError, load_weights
+    from needle_trainer.grow import growable_shapes, stack_layers
 
+    target = model_config(cfg)
     shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), params)
     where = f"{cfg.source or 'config'}: init_weights"
     try:
-        loaded, source, info = load_weights(cfg.init_weights, expected=None if cfg.init_grow else shapes)
+        loaded, source, info = load_weights(cfg.init_weights,
+                                            expected=growable_shapes(target) if cfg.init_grow else shapes)
     except WeightsError as err:
         raise ValueError(f"{where}: {err}") from None
     if cfg.init_grow:
-        from needle_trainer.grow import stack_layers
-
-        target = model_config(cfg)
         try:
             loaded = stack_layers(loaded, source, target)
         except ValueError as err:
             raise ValueError(f"{where} ({cfg.init_weights}), init_grow: {err}") from None
-        got, want = flatten_params(loaded), flatten_params(shapes)
-        wrong = sorted(k for k in set(got) | set(want)
-                       if k not in got or k not in want or tuple(got[k].shape) != tuple(want[k].shape))
-        if wrong:
-            detail = "; ".join(f"{k}: {list(got[k].shape) if k in got else 'missing'} in the weights, "
-                               f"{list(want[k].shape) if k in want else 'none'} in the model" for k in wrong[:3])
-            raise ValueError(f"{where} ({cfg.init_weights}), init_grow: only the layer counts may differ; "
-                             f"{detail}" + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
         print(f"init_weights: grew {source.encoder_layers}+{source.decoder_layers} layers to "
               f"{target.encoder_layers}+{target.decoder_layers}", file=sys.stderr)
     if QUANT_MODES[info["quant"]] is not None:
