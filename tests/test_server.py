@@ -244,13 +244,20 @@ def test_body_limit_413(strict):
     status, body, _ = raw(strict, "POST", "/v1/chat/completions", big, {"content-type": "application/json"})
     assert status == 413 and json.loads(body)["error"]["code"] == "request_too_large"
 
-    # no Content-Length (chunked): counted while reading
-    conn = http.client.HTTPConnection(strict.host, strict.port, timeout=60)
-    conn.request("POST", "/v1/chat/completions", body=iter([big[:5000], big[5000:]]),
-                 headers={"content-type": "application/json"}, encode_chunked=True)
-    res = conn.getresponse()
-    assert res.status == 413
-    conn.close()
+    # no Content-Length (chunked): counted while reading. The fixture's 1 ms timeout would race
+    # the second chunk (a 504 instead of the 413), so this part runs with a long one.
+    settings = strict.app.state.settings
+    settings.timeout_s = 60.0
+    try:
+        conn = http.client.HTTPConnection(strict.host, strict.port, timeout=60)
+        conn.request("POST", "/v1/chat/completions", body=iter([big[:5000], big[5000:]]),
+                     headers={"content-type": "application/json"}, encode_chunked=True)
+        res = conn.getresponse()
+        assert res.status == 413
+        assert json.loads(res.read())["error"]["code"] == "request_too_large"
+        conn.close()
+    finally:
+        settings.timeout_s = 0.001
 
 
 def test_timeout_504_and_no_traceback_on_internal_error(strict):
