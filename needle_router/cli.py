@@ -387,6 +387,8 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
 @click.option("--lora-rank", default=None, type=click.IntRange(min=1),
               help="Train LoRA adapters of this rank on the attention projections instead of every weight.")
 @click.option("--full", is_flag=True, help="Train every weight (the default; measured faster to learn, see README).")
+@click.option("--freeze-encoder", is_flag=True,
+              help="Train the decoder and embeddings only: each step skips the encoder's backward pass.")
 @click.option("--minutes", default=20.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Time limit for the whole run: training gets what is left after making the data and scoring.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
@@ -401,7 +403,7 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
               help="Peak learning rate (default: 2e-3).")
 @click.option("--seed", default=0, show_default=True, type=int)
 def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epochs: float, lora_rank: int | None,
-             full: bool, minutes: float, out_dir: str | None, base: str | None, resume: bool,
+             full: bool, freeze_encoder: bool, minutes: float, out_dir: str | None, base: str | None, resume: bool,
              holdout_file: str | None, eval_every: int, learning_rate: float | None, seed: int) -> None:
     """Fine-tune the model on your own tools (synthesised examples + yours) on this machine."""
     from pathlib import Path
@@ -423,7 +425,7 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
     console = Console(stderr=True)
     try:
         report = workflow.run(specs, out, tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
-                              per_tool=examples_per_tool, epochs=epochs, lora_rank=lora_rank,
+                              per_tool=examples_per_tool, epochs=epochs, lora_rank=lora_rank, freeze_encoder=freeze_encoder,
                               minutes=minutes, base=base, resume=resume, eval_every=eval_every, seed=seed,
                               learning_rate=learning_rate, console=console, own_process=True)
     except workflow.FinetuneInputError as err:

@@ -281,3 +281,76 @@ def test_validation_routes_as_the_tuned_folder_is_served():
             warnings.simplefilter("ignore")
             shown[label] = NeedleRouter(tools, model=evaluate.engine).top_k
     assert shown == {"served": 10, "plain": 8}
+
+
+def test_a_resume_keeps_the_first_runs_method(tuned, tmp_path):
+    tools, out, _ = tuned                  # tuned with --full: the checkpoint holds every trained weight
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    res = CliRunner().invoke(main, ["finetune", "--tools", str(tools), "--base", "needle-tiny", "--freeze-encoder",
+                                    "--out", str(again), "--resume"])
+    assert res.exit_code == 2
+    assert "'full'" in res.output and "'full-frozen-encoder'" in res.output and "--freeze-encoder" in res.output
+
+
+def test_frozen_encoder_gets_no_gradient_and_the_same_logits():
+    import jax
+    import jax.numpy as jnp
+
+    from needle_router.model import Needle
+    from needle_router.model.loading import load_model
+
+    loaded = load_model("needle-tiny")
+    model = Needle(loaded.config)
+    b, s, t = 2, 12, 6
+    enc = jnp.arange(b * s, dtype=jnp.int32).reshape(b, s) % 50 + 10
+    dec = jnp.arange(b * t, dtype=jnp.int32).reshape(b, t) % 40 + 10
+    ones_s, ones_t = jnp.ones((b, s), jnp.int32), jnp.ones((b, t), jnp.int32)
+    pos_s, pos_t = jnp.broadcast_to(jnp.arange(s), (b, s)), jnp.broadcast_to(jnp.arange(t), (b, t))
+
+    def loss(params, freeze):
+        logits = model.apply({"params": params}, enc, ones_s, pos_s, dec, ones_t, pos_t,
+                             freeze_encoder=freeze, method=Needle.packed_logits)
+        return jnp.mean(jax.nn.log_softmax(logits)[..., 3]), logits
+
+    (_, frozen_logits), frozen = jax.value_and_grad(loss, has_aux=True)(loaded.params, True)
+    (_, logits), grads = jax.value_and_grad(loss, has_aux=True)(loaded.params, False)
+    assert jnp.allclose(frozen_logits, logits)
+    norm = lambda tree: float(sum(jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(tree)))  # noqa: E731
+    assert norm(frozen["encoder"]) == 0.0 and norm(grads["encoder"]) > 0
+    assert norm(frozen["decoder"]) > 0 and norm(frozen["embed"]) > 0
+
+
+def test_a_frozen_encoder_fine_tune_changes_only_the_decoder_and_embeddings(tmp_path):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+
+    from needle_router.model.loading import load_model
+    from needle_trainer.data.encode import Encoder
+    from needle_trainer.finetune.train import BatchPlan, make_step, merged_params, trained_parts
+    from needle_trainer.step import TrainState
+
+    _, splits = _small_run(tmp_path)
+    loaded = load_model("needle-tiny")
+    base = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), loaded.params)
+    plan = BatchPlan(Encoder().encode_many(splits["train"]), 4, 0)
+    tx = optax.chain(optax.scale_by_adam(), optax.add_decayed_weights(0.01))
+    trainable = jax.tree.map(jnp.copy, trained_parts(base, freeze_encoder=True))  # the step donates it
+    assert set(trainable) == {"decoder", "embed"}
+    state = TrainState(trainable, tx.init(trainable), jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
+    step = make_step(loaded.config, base, None, 32.0, tx, freeze_encoder=True)
+    losses = []
+    for i in range(4):
+        state, metrics = step(state, plan.batch(0), jnp.float32(3e-3))  # one batch: its loss must fall
+        losses.append(float(metrics["loss"]))
+    assert losses[-1] < losses[0]
+    tuned = merged_params(base, state.params, None, 32.0)
+
+    def changed(part: str) -> bool:
+        pairs = zip(jax.tree.leaves(base[part]), jax.tree.leaves(tuned[part]))
+        return any(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in pairs)
+
+    assert not changed("encoder") and not changed("retrieval")
+    assert changed("decoder") and changed("embed")

@@ -179,14 +179,17 @@ class Needle(nn.Module):
         return self.decode(dec_tokens, enc_out, enc_mask), self.retrieval(enc_out, enc_mask)
 
     def packed_logits(self, enc_tokens, enc_segments, enc_positions, dec_tokens, dec_segments, dec_positions,
-                      train: bool = False) -> jax.Array:
+                      train: bool = False, freeze_encoder: bool = False) -> jax.Array:
         """Teacher-forced logits [B,T,V] for packed rows: several examples per row, told apart
-        by segment ids (0 = padding); attention never crosses a segment."""
+        by segment ids (0 = padding); attention never crosses a segment. ``freeze_encoder``:
+        no gradient flows into the encoder (nor its backward pass is computed)."""
         enc_self = (enc_segments[:, :, None] == enc_segments[:, None, :]) & (enc_segments[:, None, :] > 0)
         t = dec_tokens.shape[1]
         dec_self = (dec_segments[:, :, None] == dec_segments[:, None, :]) & jnp.tril(jnp.ones((t, t), bool))[None]
         cross = (dec_segments[:, :, None] == enc_segments[:, None, :]) & (enc_segments[:, None, :] > 0)
         enc_out = self.encoder(self.embed(enc_tokens), enc_segments > 0, enc_positions, enc_self, train)
+        if freeze_encoder:
+            enc_out = jax.lax.stop_gradient(enc_out)
         y = self.decoder(self.embed(dec_tokens), enc_out, enc_segments > 0, dec_positions, dec_self, cross, train)
         return self.embed.attend(y)
 

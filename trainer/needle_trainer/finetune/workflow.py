@@ -30,7 +30,7 @@ from needle_router.model.weights import atomic_write
 from needle_router.tools.spec import ToolSpec
 from needle_trainer.finetune import data as ft_data
 from needle_trainer.finetune.report import score_split, write_report
-from needle_trainer.finetune.train import FinetuneConfig, finetune
+from needle_trainer.finetune.train import FinetuneConfig, finetune, method_name
 
 
 DECISION_EXAMPLES = 400   # validation examples the no-call bias is fitted on (about a minute on a CPU)
@@ -66,8 +66,8 @@ def _read_splits(out: Path) -> dict[str, list[dict]]:
 
 def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None = None,
         holdout_file: str | None = None, per_tool: int = 150, epochs: float = 3.0, lora_rank: int | None = None,
-        minutes: float | None = 20.0, base: str | None = None, resume: bool = False, eval_every: int = 50,
-        seed: int = 0, learning_rate: float | None = None, console: Console | None = None,
+        freeze_encoder: bool = False, minutes: float | None = 20.0, base: str | None = None, resume: bool = False,
+        eval_every: int = 50, seed: int = 0, learning_rate: float | None = None, console: Console | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None, own_process: bool = False) -> dict[str, Any]:
     """Everything ``needle-router finetune`` does; returns the report.
 
@@ -80,7 +80,7 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
     emit = on_event or (lambda event: None)
     try:
         report = _run(specs, Path(out), tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
-                      per_tool=per_tool, epochs=epochs, lora_rank=lora_rank, minutes=minutes, base=base,
+                      per_tool=per_tool, epochs=epochs, lora_rank=lora_rank, freeze_encoder=freeze_encoder, minutes=minutes, base=base,
                       resume=resume, eval_every=eval_every, seed=seed, learning_rate=learning_rate,
                       console=console or Console(stderr=True), emit=emit, own_process=own_process)
     except BaseException as err:
@@ -92,14 +92,16 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
 
 
 def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None,
-         holdout_file: str | None, per_tool: int, epochs: float, lora_rank: int | None, minutes: float | None,
-         base: str | None, resume: bool, eval_every: int, seed: int, learning_rate: float | None,
+         holdout_file: str | None, per_tool: int, epochs: float, lora_rank: int | None, freeze_encoder: bool,
+         minutes: float | None, base: str | None, resume: bool, eval_every: int, seed: int, learning_rate: float | None,
          console: Console, emit: Callable[[dict[str, Any]], None], own_process: bool) -> dict[str, Any]:
     started = time.perf_counter()
     keep_freed_memory_for_cpu_training(keep_all=own_process)   # first: before anything starts JAX's threads
     has_run = (out / "data" / "train.jsonl").exists()
     if resume and not has_run:
         raise FinetuneInputError(f"--resume: {out} holds no fine-tuning run to continue")
+    if resume:
+        _check_same_method(out, method_name(lora_rank, freeze_encoder))
     if not resume and out.exists() and any(out.iterdir()):
         raise FinetuneInputError(f"{out} already exists and is not empty (use --resume to continue it, "
                                  "or another --out)")
@@ -122,10 +124,11 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     scored = len(splits["test"]) + len(holdout or [])
     train_minutes = training_minutes(minutes, time.perf_counter() - started, base_scores["seconds"], scored,
                                      scored + min(DECISION_EXAMPLES, len(splits["validation"])), console)
-    cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, epochs=epochs, minutes=train_minutes,
+    cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, freeze_encoder=freeze_encoder,
+                         epochs=epochs, minutes=train_minutes,
                          eval_every=eval_every, seed=seed, learning_rate=learning_rate)
     console.print(f"training on {len(splits['train']):,} examples ({len(splits['validation'])} validation, "
-                  f"{len(splits['test'])} test); method: {'LoRA rank ' + str(lora_rank) if lora_rank else 'full'}")
+                  f"{len(splits['test'])} test); method: {method_name(lora_rank, freeze_encoder)}")
     emit({"phase": "training", "examples": {k: len(v) for k, v in splits.items()}})
     columns = (TextColumn("[bold]fine-tuning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn(), TextColumn("loss {task.fields[loss]}  validation exact {task.fields[val]}"))
@@ -150,7 +153,7 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     console.print("scoring the tuned model on the test split ...")
     emit({"phase": "scoring", "stop": summary["stop"], "steps": summary["steps"]})
     tuned_scores = score_split(str(out), splits["test"])
-    extra: dict[str, Any] = {"tools_file": tools_file, "method": f"lora-r{lora_rank}" if lora_rank else "full",
+    extra: dict[str, Any] = {"tools_file": tools_file, "method": method_name(lora_rank, freeze_encoder),
                              "examples": {k: len(v) for k, v in splits.items()}, "decision": decision}
     if holdout is not None:
         extra["holdout"] = {"file": holdout_file, "base": base_scores["holdout"], "tuned": score_split(str(out), holdout)}
@@ -159,6 +162,18 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     extra["timings"] = {"budget_minutes": minutes, "training_minutes": train_minutes,
                         **{k: round(v, 1) for k, v in timings.items()}}
     return write_report(out, summary, base_scores["test"], tuned_scores, extra)
+
+
+def _check_same_method(out: Path, method: str) -> None:
+    """A resumed run trains what the run it continues trained (its checkpoint holds exactly
+    those weights or adapters); the tuned weights' metadata says which."""
+    try:
+        saved = json.loads((out / "config.json").read_text())["metadata"]["finetune"]["method"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return                            # interrupted before its first weights: nothing to disagree with
+    if saved != method:
+        raise FinetuneInputError(f"--resume: {out} was tuned as {saved!r}, and this run asks for {method!r}; "
+                                 "give the same --lora-rank / --freeze-encoder as the first run")
 
 
 def _base_scores(out: Path, base: str | None, test: list[dict], holdout: list[dict] | None,
