@@ -354,3 +354,29 @@ def test_a_frozen_encoder_fine_tune_changes_only_the_decoder_and_embeddings(tmp_
 
     assert not changed("encoder") and not changed("retrieval")
     assert changed("decoder") and changed("embed")
+
+
+def test_a_second_ctrl_c_skips_scoring_and_leaves_the_weights(tmp_path):
+    from rich.console import Console
+
+    from needle_router.model.loading import load_model
+    from needle_router.tools import assign_internal_names, load_tools_file, to_tool_specs
+    from needle_trainer.finetune import workflow
+
+    tools = tmp_path / "tools.py"
+    tools.write_text(REGISTRY)
+    specs = assign_internal_names(to_tool_specs(load_tools_file(tools)))
+    out = tmp_path / "out"
+
+    def ctrl_c(event):
+        if event.get("step") == 3 or event.get("phase") == "scoring":
+            raise KeyboardInterrupt
+
+    console = Console(file=io.StringIO(), width=200)
+    with pytest.raises(KeyboardInterrupt):
+        workflow.run(specs, out, tools_file=str(tools), per_tool=10, epochs=5, minutes=None, base="needle-tiny",
+                     eval_every=2, console=console, on_event=ctrl_c)
+    said = console.file.getvalue()
+    assert "Ctrl-C again skips that" in said and f"{out} holds the best weights so far" in said
+    assert not (out / "report.json").exists()
+    assert "finetune" in load_model(str(out)).info["extra"]       # the kept weights load

@@ -144,19 +144,29 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
 
         clock = time.perf_counter()
         summary = finetune(specs, splits, cfg, resume=resume, on_step=on_step)
-    if summary["stop"] == "interrupted":
-        console.print("[yellow]interrupted[/yellow]: the best weights so far are in place; "
-                      "--resume continues the run")
+    interrupted = summary["stop"] == "interrupted"
+    if interrupted:
+        console.print("[yellow]interrupted[/yellow]: the best weights so far are in place (--resume continues "
+                      "the run); fitting their no-call bias and scoring them (Ctrl-C again skips that)")
     timings["training"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    decision = _fit_decision(out, splits["validation"], console)
-    console.print("scoring the tuned model on the test split ...")
-    emit({"phase": "scoring", "stop": summary["stop"], "steps": summary["steps"]})
-    tuned_scores = score_split(str(out), splits["test"])
+    fitted = False
+    try:
+        decision = _fit_decision(out, splits["validation"], console)
+        fitted = True
+        console.print("scoring the tuned model on the test split ...")
+        emit({"phase": "scoring", "stop": summary["stop"], "steps": summary["steps"]})
+        tuned_scores = score_split(str(out), splits["test"])
+        tuned_holdout = score_split(str(out), holdout) if holdout is not None else None
+    except KeyboardInterrupt:
+        if interrupted:  # a second Ctrl-C: say what the folder holds
+            console.print(f"[yellow]stopped[/yellow]: {out} holds the best weights so far"
+                          f"{'' if fitted else ' (without a fitted no-call bias)'}; no report was written")
+        raise
     extra: dict[str, Any] = {"tools_file": tools_file, "method": method_name(lora_rank, freeze_encoder),
                              "examples": {k: len(v) for k, v in splits.items()}, "decision": decision}
     if holdout is not None:
-        extra["holdout"] = {"file": holdout_file, "base": base_scores["holdout"], "tuned": score_split(str(out), holdout)}
+        extra["holdout"] = {"file": holdout_file, "base": base_scores["holdout"], "tuned": tuned_holdout}
     timings["tuned_scoring"] = time.perf_counter() - clock
     timings["total"] = time.perf_counter() - started
     extra["timings"] = {"budget_minutes": minutes, "training_minutes": train_minutes,
