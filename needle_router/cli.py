@@ -425,9 +425,10 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
     console = Console(stderr=True)
     try:
         report = workflow.run(specs, out, tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
-                              per_tool=examples_per_tool, epochs=epochs, lora_rank=lora_rank, freeze_encoder=freeze_encoder,
-                              minutes=minutes, base=base, resume=resume, eval_every=eval_every, seed=seed,
-                              learning_rate=learning_rate, console=console, own_process=True)
+                              per_tool=examples_per_tool, epochs=epochs, lora_rank=lora_rank,
+                              freeze_encoder=freeze_encoder, minutes=minutes, base=base, resume=resume,
+                              eval_every=eval_every, seed=seed, learning_rate=learning_rate, console=console,
+                              own_process=True)
     except workflow.FinetuneInputError as err:
         raise _BadInput(str(err)) from None
     workflow.print_summary(report, out, Console())

@@ -80,9 +80,10 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
     emit = on_event or (lambda event: None)
     try:
         report = _run(specs, Path(out), tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
-                      per_tool=per_tool, epochs=epochs, lora_rank=lora_rank, freeze_encoder=freeze_encoder, minutes=minutes, base=base,
-                      resume=resume, eval_every=eval_every, seed=seed, learning_rate=learning_rate,
-                      console=console or Console(stderr=True), emit=emit, own_process=own_process)
+                      per_tool=per_tool, epochs=epochs, lora_rank=lora_rank, freeze_encoder=freeze_encoder,
+                      minutes=minutes, base=base, resume=resume, eval_every=eval_every, seed=seed,
+                      learning_rate=learning_rate, console=console or Console(stderr=True), emit=emit,
+                      own_process=own_process)
     except BaseException as err:
         emit({"phase": "error", "message": str(err) or type(err).__name__})
         raise
