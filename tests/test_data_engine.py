@@ -552,3 +552,41 @@ def test_generic_no_call_is_off_by_default_and_leaves_the_stream_unchanged():
     a = ExampleMaker(DataConfig(), use_harvest=False).make_chunk(5, "train", 0, 200)
     b = ExampleMaker(DataConfig(no_call_generic=0.0), use_harvest=False).make_chunk(5, "train", 0, 200)
     assert a == b and all(ex["meta"]["source"] != "generic" for ex in a if not ex["calls"])
+
+
+def test_harvested_no_call_examples_bind_no_tool_for_the_request():
+    from needle_trainer.data.generate import _name_words, _operation_stem
+
+    cfg = DataConfig(source={"catalogue": 0.25, "generic": 0.5, "harvest": 0.25},
+                     kind={"single": 0.0, "parallel": 0.0, "no_call": 1.0}, no_call_harvest=1.0, max_tools=8)
+    out = ExampleMaker(cfg).make_chunk(3, "train", 0, 200)
+    harvested = [ex for ex in out if ex["meta"]["source"] == "harvest"]
+    rest = [ex for ex in out if ex["meta"]["no_call"] != "empty" and ex["meta"]["source"] != "harvest"]
+    assert len(harvested) > 120 and len(rest) < 0.1 * len(harvested)  # (fallback: nothing left to bind)
+    assert {ex["meta"]["no_call"] for ex in harvested} == {"near_miss", "missing_tool", "irrelevant"}
+    near = with_sibling = 0
+    for ex in harvested:
+        assert ex["calls"] == [] and ex["tools"] and validate_example(ex) is None
+        if ex["meta"]["absent"] is None:          # small talk: nothing was asked for
+            assert ex["meta"]["no_call"] == "irrelevant"
+            continue
+        _, source, group, name = ex["meta"]["absent"].split(":", 3)
+        api = f"har:{source}:{group}:"
+        bound = [t["function"]["name"] for t in ex["tools"]]
+        assert ex["meta"]["absent"] not in ex["meta"]["tool_keys"]
+        for key, tool in zip(ex["meta"]["tool_keys"], bound):
+            if key.startswith(api):   # the same API: another operation, never the same one renamed
+                assert _operation_stem(tool) != _operation_stem(name), (ex["query"], tool)
+            else:
+                assert not _name_words(tool) & _name_words(name), (ex["query"], tool, name)
+        if ex["meta"]["no_call"] == "near_miss":
+            near += 1
+            with_sibling += any(k.startswith(api) for k in ex["meta"]["tool_keys"])
+    assert near > 20 and with_sibling > 0.8 * near   # the hard negative: the same API, another operation
+    assert _operation_stem("ListObjectsV2") == _operation_stem("list_objects") != _operation_stem("ListBuckets")
+
+
+def test_harvested_no_call_is_off_by_default_and_leaves_the_stream_unchanged():
+    a = ExampleMaker(DataConfig()).make_chunk(5, "train", 0, 120)
+    b = ExampleMaker(DataConfig(no_call_harvest=0.0)).make_chunk(5, "train", 0, 120)
+    assert a == b and all(ex["meta"]["source"] != "harvest" for ex in a if not ex["calls"])

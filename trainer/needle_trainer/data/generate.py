@@ -61,6 +61,9 @@ class DataConfig:
     drop_param_descriptions: float = 0.08
     optional_rate: float = 0.4
     no_call_generic: float = 0.0      # share of no-call examples built on invented tools
+    # share of no-call examples built on harvested operations; without them a harvested
+    # (real-API-looking) tool is always called in training (needle-2m-r7, trainer/RUNS.md)
+    no_call_harvest: float = 0.0
     harvest_groups: int = 12          # harvested groups one chunk draws from
 
     @classmethod
@@ -69,6 +72,17 @@ class DataConfig:
         if unknown:
             raise ValueError(f"unknown data config keys: {sorted(unknown)}")
         return cls(**data)
+
+
+def _operation_stem(name: str) -> str:
+    """An operation's name without case, separators or a version suffix, so that
+    ``ListObjectsV2`` and ``list_objects`` (which do the same thing) meet."""
+    flat = re.sub(r"[^a-z0-9]", "", name.rsplit(".", 1)[-1].lower())
+    return re.sub(r"v\d+$", "", flat)
+
+
+def _name_words(name: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", _identifier(name)) if len(w) >= 3}
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -464,6 +478,10 @@ class ExampleMaker:
     def _no_call_example(self, split: str) -> dict[str, Any]:
         rng, cfg = self.rng, self.config
         sub = _pick(rng, cfg.no_call)
+        if cfg.no_call_harvest > 0 and sub != "empty" and rng.random() < cfg.no_call_harvest:
+            example = self._harvest_no_call_example(split, sub)
+            if example is not None:
+                return example
         if cfg.no_call_generic > 0 and sub != "empty" and rng.random() < cfg.no_call_generic:
             return self._generic_no_call_example(split, sub)
         own = self._pools(split)[0]
@@ -531,6 +549,51 @@ class ExampleMaker:
         return {"query": query_text(parts), "tools": [t.openai() for t in tools], "calls": [],
                 "meta": {"kind": "no_call", "no_call": sub, "source": "generic", "augment": tags, "exempt": [],
                          "tool_keys": [t.shape for t in tools], "absent": f"gen:{target.id}"}}
+
+    def _harvest_no_call_example(self, split: str, sub: str) -> dict[str, Any] | None:
+        """"No call" where harvested operations are bound (None: the split has none):
+
+        * ``near_miss`` / ``missing_tool``: a request for one operation while 1-4 (0-2) other
+          operations of its API are bound, none with its name or action ("delete the bucket"
+          beside ``CreateBucket``; ``ListObjects`` and ``ListObjectsV2`` count as one name);
+        * ``irrelevant``: small talk, or the request among other APIs' operations only.
+
+        Other tools bound beside a request share no word of its operation's name (Gmail's
+        ``messages.send`` could serve SES's ``SendEmail``, so neither is bound for the other).
+        """
+        rng, cfg = self.rng, self.config
+        target = self._harvest_ref(split)
+        if target is None:
+            return None
+        chat = sub == "irrelevant" and rng.random() < 0.4
+        query_parts = self._framed(rng.choice(self.general)) if chat else self._request(target, None).parts
+        n_siblings = {"near_miss": rng.randint(1, 4), "missing_tool": rng.randint(0, 2)}.get(sub, 0)
+        source, group = target.domain.split(":", 1)
+        siblings = [t for t in self._window_tools(source, group)
+                    if _operation_stem(t.name) != _operation_stem(target.name) and t.action != target.action]
+        tools = [ToolRef(f"har:{source}:{group}:{t.name}", t.name, t.description, t.parameters(), t.schema,
+                         target.domain, t.action, shape=f"har:{source}:{group}:{t.name}")
+                 for t in rng.sample(siblings, min(n_siblings, len(siblings)))]
+        taken = {t.key for t in tools} | {target.key}
+        words = _name_words(target.name)
+
+        def unrelated(ref: ToolRef) -> bool:  # another API's tool that shares no name word might serve
+            return ref.domain != target.domain and (chat or not words & _name_words(ref.name))
+
+        for _ in range(rng.randint(1, 4) if sub == "irrelevant" else 0):
+            other = self._harvest_ref(split)
+            if other is not None and other.key not in taken and unrelated(other):
+                tools.append(other)
+                taken.add(other.key)
+        extra = self._distractors(split, taken, tools, self._n_distractors(len(tools)), exclude_domain="__none__")
+        tools += [t for t in extra if unrelated(t)]
+        if not tools:
+            return None
+        rng.shuffle(tools)
+        parts, tags = augment(query_parts, rng, cfg)
+        return {"query": query_text(parts), "tools": [t.openai() for t in tools], "calls": [],
+                "meta": {"kind": "no_call", "no_call": sub, "source": "harvest", "augment": tags, "exempt": [],
+                         "tool_keys": [t.shape for t in tools], "absent": None if chat else target.key}}
 
     def make(self, split: str) -> dict[str, Any]:
         kind = _pick(self.rng, self.config.kind)
