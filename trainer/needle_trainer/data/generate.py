@@ -212,6 +212,13 @@ class ToolRef:
             "name": self.name, "description": self.description, "parameters": self.parameters}}
 
 
+def _harvested_ref(source: str, group: str, tool: Any) -> ToolRef:
+    """A harvested operation as examples show it (never renamed: its API named it)."""
+    key = f"har:{source}:{group}:{tool.name}"
+    return ToolRef(key, tool.name, tool.description, tool.parameters(), tool.schema, f"{source}:{group}",
+                   tool.action, shape=key)
+
+
 def _drop_descriptions(node: Any) -> Any:
     """A schema without its nodes' descriptions (a *parameter* named "description" stays)."""
     if not isinstance(node, dict):
@@ -339,9 +346,7 @@ class ExampleMaker:
         t = self.rng.choice(tools)
         if split == "train" and self._clashes_heldout(t.name):
             return None
-        key = f"har:{source}:{group}:{t.name}"
-        return ToolRef(key, t.name, t.description, t.parameters(), t.schema, f"{source}:{group}", t.action,
-                       shape=key)
+        return _harvested_ref(source, group, t)
 
     def _window_tools(self, source: str, group: str) -> tuple:
         """At most 48 of a group's operations per window (a big API has hundreds), so the
@@ -570,14 +575,14 @@ class ExampleMaker:
         n_siblings = {"near_miss": rng.randint(1, 4), "missing_tool": rng.randint(0, 2)}.get(sub, 0)
         source, group = target.domain.split(":", 1)
         siblings = [t for t in self._window_tools(source, group)
-                    if _operation_stem(t.name) != _operation_stem(target.name) and t.action != target.action]
-        tools = [ToolRef(f"har:{source}:{group}:{t.name}", t.name, t.description, t.parameters(), t.schema,
-                         target.domain, t.action, shape=f"har:{source}:{group}:{t.name}")
-                 for t in rng.sample(siblings, min(n_siblings, len(siblings)))]
+                    if _operation_stem(t.name) != _operation_stem(target.name) and t.action != target.action
+                    and not (split == "train" and self._clashes_heldout(t.name))]
+        tools = [_harvested_ref(source, group, t) for t in rng.sample(siblings, min(n_siblings, len(siblings)))]
         taken = {t.key for t in tools} | {target.key}
         words = _name_words(target.name)
 
-        def unrelated(ref: ToolRef) -> bool:  # another API's tool that shares no name word might serve
+        def unrelated(ref: ToolRef) -> bool:
+            """Another API's tool; beside a request, also none sharing a word of its name."""
             return ref.domain != target.domain and (chat or not words & _name_words(ref.name))
 
         for _ in range(rng.randint(1, 4) if sub == "irrelevant" else 0):
