@@ -17,25 +17,18 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from needle_router.model.loading import load_model
 from needle_router.tools import assign_internal_names, load_tools_file, to_tool_specs
 from needle_trainer.data.encode import Encoder
 from needle_trainer.finetune import data as ft_data
-from needle_trainer.finetune import lora
-from needle_trainer.finetune.train import BatchPlan, make_step, method_name, trained_parts
-from needle_trainer.step import TrainState
+from needle_trainer.finetune.train import BatchPlan, initial_state, make_step, method_name
 
 METHODS = {"full": (None, False), "frozen encoder": (None, True), "LoRA r16": (16, False)}
 
 
 def build(loaded, base, lora_rank: int | None, freeze: bool):
-    decay = 0.0 if lora_rank else 0.01
-    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_adam(), optax.add_decayed_weights(decay))
-    parts = trained_parts(base, freeze)
-    trainable = lora.init_lora(parts, lora_rank) if lora_rank else jax.tree.map(jnp.copy, parts)
-    state = TrainState(trainable, tx.init(trainable), jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
+    tx, state = initial_state(base, lora_rank, freeze)
     return make_step(loaded.config, base, lora_rank, 32.0, tx, freeze), state
 
 

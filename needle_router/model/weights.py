@@ -219,6 +219,12 @@ def save_weights(directory: str | os.PathLike, params: Mapping[str, Any], config
     return directory
 
 
+def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
+    """A weights folder's ``metadata`` (training info), without reading its tensors."""
+    info, _ = _read_config(Path(directory) / CONFIG_FILE)
+    return dict(info.get("metadata", {}))
+
+
 def update_metadata(directory: str | os.PathLike, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Merge ``changes`` into a weights folder's ``metadata`` (e.g. a confidence calibration),
     rewriting only ``config.json`` (atomically); the tensors and their checksum are untouched."""

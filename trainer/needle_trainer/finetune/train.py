@@ -148,6 +148,18 @@ def merged_params(base: Mapping[str, Any], trainable: Any, lora_rank: int | None
     return lora.merge(base, trainable, alpha) if lora_rank else {**base, **trainable}
 
 
+def initial_state(base: Mapping[str, Any], lora_rank: int | None, freeze_encoder: bool,
+                  seed: int = 0) -> tuple[optax.GradientTransformation, TrainState]:
+    """The optimizer and the starting state of what trains: AdamW whose learning rate the step
+    takes as an argument (it follows the fitted horizon), over LoRA adapters or a copy of the
+    trained parts (the step donates its state; ``base`` stays intact)."""
+    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_adam(),
+                     optax.add_decayed_weights(0.0 if lora_rank else 0.01))
+    parts = trained_parts(base, freeze_encoder)
+    trainable = lora.init_lora(parts, lora_rank, seed) if lora_rank else jax.tree.map(jnp.copy, parts)
+    return tx, TrainState(trainable, tx.init(trainable), jnp.zeros((), jnp.int32), jax.random.PRNGKey(seed))
+
+
 def make_step(model_cfg, base: Any, lora_rank: int | None, alpha: float, tx: optax.GradientTransformation,
               freeze_encoder: bool = False):
     """Jitted ``step(state, batch) -> (state, metrics)``; the state holds only what trains."""
@@ -264,12 +276,7 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
     plan = BatchPlan(encoder.encode_many(splits["train"]), cfg.rows, cfg.seed)
     total = max(1, math.ceil(cfg.epochs * plan.per_epoch))
     horizon = Horizon(total, cfg.minutes, cfg.eval_every)
-    # AdamW whose learning rate the step takes as an argument: it follows the fitted horizon
-    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_adam(),
-                     optax.add_decayed_weights(0.0 if cfg.lora_rank else 0.01))
-    parts = trained_parts(base, cfg.freeze_encoder)  # copied: the step donates what it trains, base stays
-    trainable = lora.init_lora(parts, cfg.lora_rank, cfg.seed) if cfg.lora_rank else jax.tree.map(jnp.copy, parts)
-    state = TrainState(trainable, tx.init(trainable), jnp.zeros((), jnp.int32), jax.random.PRNGKey(cfg.seed))
+    tx, state = initial_state(base, cfg.lora_rank, cfg.freeze_encoder, cfg.seed)
     ckpt = Checkpoints(out / "checkpoints", keep=1)
     record: dict[str, Any] = {"best": -1.0, "best_step": None, "bad_evals": 0, "history": [], "config": asdict(cfg)}
     if resume and ckpt.latest_step() is not None:

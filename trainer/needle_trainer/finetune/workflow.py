@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from needle_router.allocator import keep_freed_memory_for_cpu_training
-from needle_router.model.weights import atomic_write
+from needle_router.model.weights import WeightsError, atomic_write, read_metadata
 from needle_router.tools.spec import ToolSpec
 from needle_trainer.finetune import data as ft_data
 from needle_trainer.finetune.report import score_split, write_report
@@ -179,10 +179,10 @@ def _check_same_method(out: Path, method: str) -> None:
     """A resumed run trains what the run it continues trained (its checkpoint holds exactly
     those weights or adapters); the tuned weights' metadata says which."""
     try:
-        saved = json.loads((out / "config.json").read_text())["metadata"]["finetune"]["method"]
-    except (OSError, ValueError, KeyError, TypeError):
+        saved = read_metadata(out).get("finetune", {}).get("method")
+    except WeightsError:
         return                            # interrupted before its first weights: nothing to disagree with
-    if saved != method:
+    if saved is not None and saved != method:
         raise FinetuneInputError(f"--resume: {out} was tuned as {saved!r}, and this run asks for {method!r}; "
                                  "give the same --lora-rank / --freeze-encoder as the first run")
 
