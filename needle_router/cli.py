@@ -521,10 +521,14 @@ def eval_command(suite: str, model: str | None, compare_model: str | None, categ
               help="Weights directory to calibrate (its config.json gains the bias and the mapping).")
 @click.option("--n", "n_examples", default=600, show_default=True, type=click.IntRange(min=50),
               help="Examples to fit each part on (their own seeds, never the evaluation's).")
+@click.option("--bias-tools", type=click.Choice(["train", "unseen-api"]), default="train", show_default=True,
+              help="Tools to fit the no-call bias on: training-split tools, or operations of held-out "
+                   "real APIs that neither training nor evaluation uses.")
 @click.option("--dry-run", is_flag=True, help="Fit and print, but leave the weights folder as it is.")
-def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
-    """Fit the no-call decision's bias (on training-split tools), then the confidence mapping
-    to P(answer is right) (on held-out tools); store both with the weights."""
+def calibrate(model: str, n_examples: int, bias_tools: str, dry_run: bool) -> None:
+    """Fit the no-call decision's bias (on training-split tools, or with --bias-tools unseen-api
+    on held-out real APIs), then the confidence mapping to P(answer is right) (on held-out
+    tools); store both with the weights."""
     from rich.console import Console
 
     from needle_router.engine import get_engine
@@ -538,10 +542,12 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
         raise click.ClickException(str(err)) from None
     console = Console()
     try:
-        bias = dec.fit_no_call_bias(dec.decision_outcomes(engine, dec.decision_examples(n_examples)))
+        examples = dec.decision_examples(n_examples, tools=bias_tools)
+        bias = dec.fit_no_call_bias(dec.decision_outcomes(engine, examples))
     except ValueError as err:
         raise click.ClickException(f"{model}: {err}") from None
-    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} training-split-tool examples: exact match "
+    where = "training-split-tool" if bias_tools == "train" else "unseen-API"
+    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} {where} examples: exact match "
                   f"{100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
                   f"{100 * bias.no_call_before:.1f}% -> {100 * bias.no_call_after:.1f}%")
     with dec.decoding_with_bias(engine, bias.bias):
@@ -557,7 +563,7 @@ def calibrate(model: str, n_examples: int, dry_run: bool) -> None:
                   f"{sum(right)}/{len(right)} answers right")
     if not dry_run:
         update_metadata(model, {
-            "decision": bias.metadata(seed=dec.DECISION_SEED),
+            "decision": bias.metadata(seed=dec.DECISION_SEED, tools=bias_tools),
             "calibration": fitted.to_metadata(
                 n=len(raw), seed=cal.CALIBRATION_SEED, ece_before=before["ece"], ece_after=after["ece"]),
         })

@@ -147,6 +147,28 @@ def test_decision_examples_use_training_split_tools_not_the_heldout_ones():
     assert fitting and heldout and not fitting & heldout
 
 
+def test_unseen_api_examples_call_heldout_apis_beside_no_evaluation_tool():
+    """The unseen-API fitting set calls only held-out harvested APIs' operations and never
+    shows a tool the held-out evaluation calls (its catalogue and generic tools)."""
+    from needle_trainer.data.catalogue import default_catalogue
+    from needle_trainer.data.splits import is_heldout_group, is_heldout_tool
+
+    examples = decision_examples(80, tools="unseen-api")
+    assert len(examples) == 80
+    assert any(not e["calls"] for e in examples) and any(e["calls"] for e in examples)
+    heldout_descriptions = {t.description for d in default_catalogue() for t in d.tools if is_heldout_tool(t.name)}
+    for e in examples:
+        keys = e["meta"]["tool_keys"]
+        names = [t["function"]["name"] for t in e["tools"]]
+        for call in e["calls"]:
+            _, source, group, _ = keys[names.index(call["name"])].split(":", 3)
+            assert is_heldout_group(source, group), call["name"]
+        assert not any(k.startswith("gen:") for k in keys)
+        assert not {t["function"].get("description") for t in e["tools"]} & heldout_descriptions
+    with pytest.raises(ValueError, match="unknown fitting tools"):
+        decision_examples(10, tools="heldout")
+
+
 def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
     folder = _tiny_weights(tmp_path / "w")
     res = CliRunner().invoke(main, ["calibrate", "--model", str(folder), "--n", "60"])
@@ -158,6 +180,16 @@ def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
     assert meta["decision"]["calls_kept"] >= 0.75
     assert no_call_bias({"extra": meta}) == meta["decision"]["no_call_bias"]
     assert meta["calibration"]["method"] == "platt"
+    assert meta["decision"]["tools"] == "train"
+
+
+def test_cli_calibrate_fits_the_bias_on_unseen_apis_when_asked(tmp_path):
+    folder = _tiny_weights(tmp_path / "w")
+    res = CliRunner().invoke(main, ["calibrate", "--model", str(folder), "--n", "50", "--bias-tools", "unseen-api"])
+    assert res.exit_code == 0, res.output
+    assert "on 50 unseen-API examples" in res.output
+    meta = json.loads((folder / "config.json").read_text())["metadata"]
+    assert meta["decision"]["tools"] == "unseen-api" and meta["decision"]["n"] == 50
 
 
 def test_the_shipped_weights_decode_with_their_fitted_bias():

@@ -81,12 +81,47 @@ def decoding_with_bias(engine: Any, bias: float) -> Iterator[None]:
         engine.generator.no_call_bias = saved
 
 
-def decision_examples(n: int, seed: int = DECISION_SEED) -> list[dict[str, Any]]:
-    """``n`` examples over training-split tools (the held-out set's mix of sources)."""
+def decision_examples(n: int, seed: int = DECISION_SEED, tools: str = "train") -> list[dict[str, Any]]:
+    """``n`` examples to fit the bias on; ``tools`` picks whose:
+
+    * ``"train"``: training-split tools, in the held-out set's mix of sources;
+    * ``"unseen-api"``: operations of the held-out harvested APIs (:mod:`..data.harvest`), which
+      no training stream shows and no evaluation uses, beside training-split distractors. The
+      model meets them the way it meets a user's tools, for the first time.
+    """
     from needle_trainer.data.generate import ExampleMaker
     from needle_trainer.data.heldout import HELDOUT_CONFIG
 
-    return ExampleMaker(HELDOUT_CONFIG, use_harvest=False).make_chunk(seed, "train", 0, n)
+    if tools == "train":
+        return ExampleMaker(HELDOUT_CONFIG, use_harvest=False).make_chunk(seed, "train", 0, n)
+    if tools != "unseen-api":
+        raise ValueError(f"unknown fitting tools {tools!r}; expected one of {BIAS_TOOLS}")
+    return _unseen_api_examples(n, seed)
+
+
+BIAS_TOOLS = ("train", "unseen-api")
+# The held-out set's call / no-call mix, on harvested tools only: every no-call binds them too.
+UNSEEN_API_CONFIG = {"source": {"harvest": 1.0}, "no_call_generic": 0.0, "no_call_harvest": 1.0}
+
+
+def _unseen_api_examples(n: int, seed: int) -> list[dict[str, Any]]:
+    """Examples on held-out harvested APIs whose other tools never include a held-out catalogue
+    or generic tool (the held-out evaluation's targets): its catalogue keeps training tools only."""
+    import dataclasses
+
+    from needle_trainer.data import harvest
+    from needle_trainer.data.catalogue import default_catalogue
+    from needle_trainer.data.generate import ExampleMaker
+    from needle_trainer.data.heldout import HELDOUT_CONFIG
+    from needle_trainer.data.splits import is_heldout_group, is_heldout_tool
+
+    if not any(is_heldout_group(*g) for g in harvest.all_groups()):
+        raise ValueError("no held-out harvested API is available here (see needle_trainer.data.harvest); "
+                         "fit on training-split tools instead")
+    domains = tuple(dataclasses.replace(d, tools=tuple(t for t in d.tools if not is_heldout_tool(t.name)))
+                    for d in default_catalogue())
+    config = dataclasses.replace(HELDOUT_CONFIG, **UNSEEN_API_CONFIG)
+    return ExampleMaker(config, domains=domains).make_chunk(seed, "heldout", 0, n)
 
 
 def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> DecisionOutcomes:
