@@ -518,17 +518,21 @@ def eval_command(suite: str, model: str | None, compare_model: str | None, categ
 
 @main.command("calibrate")
 @click.option("--model", "-m", required=True, type=click.Path(file_okay=False, exists=True),
-              help="Weights directory to calibrate (its config.json gains the bias and the mapping).")
+              help="Weights directory to calibrate (its config.json gains the decision and the mapping).")
 @click.option("--n", "n_examples", default=600, show_default=True, type=click.IntRange(min=50),
               help="Examples to fit each part on (their own seeds, never the evaluation's).")
+@click.option("--decision", "decision_kind", type=click.Choice(["match", "bias"]), default="match",
+              show_default=True,
+              help="match: the no-call offset also weighs how well the query matches the best bound tool "
+                   "(retrieval head and BM25); bias: one offset for every query.")
 @click.option("--bias-tools", type=click.Choice(["train", "unseen-api"]), default="train", show_default=True,
-              help="Tools to fit the no-call bias on: training-split tools, or operations of held-out "
+              help="Tools to fit the no-call decision on: training-split tools, or operations of held-out "
                    "real APIs that neither training nor evaluation uses.")
 @click.option("--dry-run", is_flag=True, help="Fit and print, but leave the weights folder as it is.")
-def calibrate(model: str, n_examples: int, bias_tools: str, dry_run: bool) -> None:
-    """Fit the no-call decision's bias (on training-split tools, or with --bias-tools unseen-api
-    on held-out real APIs), then the confidence mapping to P(answer is right) (on held-out
-    tools); store both with the weights."""
+def calibrate(model: str, n_examples: int, decision_kind: str, bias_tools: str, dry_run: bool) -> None:
+    """Fit the no-call decision (on training-split tools, or with --bias-tools unseen-api on
+    held-out real APIs), then the confidence mapping to P(answer is right) (on held-out tools);
+    store both with the weights."""
     from rich.console import Console
 
     from needle_router.engine import get_engine
@@ -543,14 +547,13 @@ def calibrate(model: str, n_examples: int, bias_tools: str, dry_run: bool) -> No
     console = Console()
     try:
         examples = dec.decision_examples(n_examples, tools=bias_tools)
-        bias = dec.fit_no_call_bias(dec.decision_outcomes(engine, examples))
+        fitted_decision = dec.fit_no_call_decision(dec.decision_outcomes(engine, examples),
+                                                   use_match=decision_kind == "match")
     except ValueError as err:
         raise click.ClickException(f"{model}: {err}") from None
     where = "training-split-tool" if bias_tools == "train" else "unseen-API"
-    console.print(f"no-call bias {bias.bias:+.2f} on {bias.n} {where} examples: exact match "
-                  f"{100 * bias.accuracy_before:.1f}% -> {100 * bias.accuracy_after:.1f}%, no-call "
-                  f"{100 * bias.no_call_before:.1f}% -> {100 * bias.no_call_after:.1f}%")
-    with dec.decoding_with_bias(engine, bias.bias):
+    console.print(f"{fitted_decision.describe()} ({where})")
+    with dec.decoding_with(engine, fitted_decision.decision):
         raw, right = cal.raw_outcomes(engine, n_examples)
     try:
         fitted = cal.fit_platt(raw, right)
@@ -563,11 +566,11 @@ def calibrate(model: str, n_examples: int, bias_tools: str, dry_run: bool) -> No
                   f"{sum(right)}/{len(right)} answers right")
     if not dry_run:
         update_metadata(model, {
-            "decision": bias.metadata(seed=dec.DECISION_SEED, tools=bias_tools),
+            "decision": fitted_decision.metadata(seed=dec.DECISION_SEED, tools=bias_tools),
             "calibration": fitted.to_metadata(
                 n=len(raw), seed=cal.CALIBRATION_SEED, ece_before=before["ece"], ece_after=after["ece"]),
         })
-        console.print(f"wrote the no-call bias and the calibration into {model}/config.json")
+        console.print(f"wrote the no-call decision and the calibration into {model}/config.json")
 
 
 # ----------------------------------------------------------------------- serve, playground

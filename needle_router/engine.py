@@ -2,8 +2,9 @@
 
 An :class:`Engine` owns the weights on the device, the jitted generation and embedding
 programs, a cache of tool embeddings (by tool fingerprint) and the micro-batcher's worker.
-Building a router for a new tool set therefore costs its grammar and, only when it has more
-tools than ``top_k``, its tools' embeddings and word index; never a weight reload.
+Building a router for a new tool set therefore costs its grammar and, when it has more tools
+than ``top_k`` or the weights' no-call decision weighs the query-tool match, its tools'
+embeddings and word index; never a weight reload.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from needle_router.batching import MicroBatcher
-from needle_router.decision import no_call_bias
+from needle_router.decision import NoCallDecision, no_call_decision
 from needle_router.decoding.grammar import ConstraintFactory, ConstraintRows, Grammar, batch_constraint
 from needle_router.lexical import LexicalIndex, fuse
 from needle_router.model.config import PRESETS, ModelConfig
@@ -63,8 +64,8 @@ class Binding:
     top_k: int
     constrained: bool
     max_new_tokens: int
-    embeddings: np.ndarray | None = None  # [T, r], computed on first retrieval
-    lexical: LexicalIndex | None = None  # BM25 over the tools, built on first retrieval
+    embeddings: np.ndarray | None = None  # [T, r], computed on first use
+    lexical: LexicalIndex | None = None  # BM25 over the tools, built on first use
     lock: threading.Lock = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -100,8 +101,8 @@ class Engine:
         self.loaded = loaded
         self.config = loaded.config
         self.tokenizer = tokenizer or default_tokenizer()
-        self.generator = Generator(loaded.params, loaded.config,
-                                   no_call_bias=no_call_bias(loaded.info, str(loaded.source)))
+        self.generator = Generator(loaded.params, loaded.config)
+        self.decision: NoCallDecision = no_call_decision(loaded.info, str(loaded.source))
         self.params = self.generator.params
         self.batcher = MicroBatcher(self.run_batch)
         self._embeddings: dict[str, np.ndarray] = {}
@@ -149,7 +150,37 @@ class Engine:
         return binding.embeddings
 
     # --- batched routing -------------------------------------------------------------------
-    def _select(self, binding: Binding, requests: Sequence[Request]) -> list[list[int]]:
+    def lexical_index(self, binding: Binding) -> LexicalIndex:
+        """BM25 over the binding's tools, built once."""
+        with binding.lock:
+            if binding.lexical is None:
+                binding.lexical = LexicalIndex.for_tools(binding.specs)
+            return binding.lexical
+
+    def tool_match(self, binding: Binding, requests: Sequence[Request],
+                   queries: np.ndarray | None = None) -> np.ndarray:
+        """[R, 2]: each query's best retrieval cosine and best BM25 score over the tools it may
+        call, what the no-call decision weighs; (-1, 0) where it may call none. ``queries``:
+        the requests' embeddings when already computed."""
+        out = np.tile(np.array([-1.0, 0.0]), (len(requests), 1))
+        if not binding.specs or not requests:
+            return out
+        tools = self.tool_embeddings(binding)
+        if queries is None:
+            queries = self.embed([req.query_ids for req in requests])
+        cosine = queries @ tools.T
+        lexical = self.lexical_index(binding)
+        for r, req in enumerate(requests):
+            allowed = np.ones(len(binding.specs), bool) if req.allowed is None else req.allowed
+            if not allowed.any():
+                continue
+            out[r, 0] = cosine[r][allowed].max()
+            if req.text:
+                out[r, 1] = lexical.scores(req.text)[allowed].max()
+        return out
+
+    def _select(self, binding: Binding, requests: Sequence[Request],
+                queries: np.ndarray | None = None) -> list[list[int]]:
         """Which tools each request shows the model (grammar indices, in render order)."""
         shown: list[list[int] | None] = [None] * len(requests)
         need = []
@@ -161,17 +192,15 @@ class Engine:
                 need.append(r)
         if need:
             tools = self.tool_embeddings(binding)
-            queries = self.embed([requests[r].query_ids for r in need])
-            scores = queries @ tools.T  # [R, T]
-            with binding.lock:
-                if binding.lexical is None:
-                    binding.lexical = LexicalIndex.for_tools(binding.specs)
+            embedded = queries[need] if queries is not None else self.embed([requests[r].query_ids for r in need])
+            scores = embedded @ tools.T  # [R, T]
+            lexical = self.lexical_index(binding)
             for row, r in enumerate(need):
                 s = scores[row].copy()
                 if requests[r].allowed is not None:
                     s[~requests[r].allowed] = -np.inf
                 if requests[r].text:
-                    s = fuse(s, binding.lexical.scores(requests[r].text))
+                    s = fuse(s, lexical.scores(requests[r].text))
                 top = np.argsort(-s, kind="stable")[: binding.top_k]
                 shown[r] = [int(i) for i in top]
         return shown  # type: ignore[return-value]
@@ -184,8 +213,16 @@ class Engine:
         for i, req in enumerate(requests):
             by_binding.setdefault(req.binding, []).append(i)
         shown: list[list[int]] = [[] for _ in requests]
+        decision = self.decision
+        offsets = np.full(len(requests), decision.bias, np.float32)
         for binding, rows in by_binding.items():
-            for i, tools in zip(rows, self._select(binding, [requests[i] for i in rows])):
+            group = [requests[i] for i in rows]
+            queries = None
+            if decision.uses_match and binding.specs:
+                queries = self.embed([req.query_ids for req in group])
+                match = self.tool_match(binding, group, queries)
+                offsets[rows] = decision.bias + match @ np.array([decision.dense, decision.lexical])
+            for i, tools in zip(rows, self._select(binding, group, queries)):
                 shown[i] = tools
         inputs = [encoder_input(req.query_ids, [req.binding.tool_tokens[i] for i in tools])
                   for req, tools in zip(requests, shown)]
@@ -201,7 +238,8 @@ class Engine:
             batch = _bucket(len(requests), self.generator.batch_buckets, "batch size")
             constraint = batch_constraint(parts, batch)
         budget = max(req.binding.max_new_tokens for req in requests)
-        gens = self.generator.generate(inputs, max_new_tokens=budget, constraint=constraint)
+        gens = self.generator.generate(inputs, max_new_tokens=budget, constraint=constraint,
+                                       no_call_bias=offsets)
         ms = (time.perf_counter() - t0) * 1000.0
         return [Decoded(_within(g, req.binding.max_new_tokens), tools, len(x), ms,
                         _no_call_probability(g, req, constrained))

@@ -219,10 +219,19 @@ class NeedleRouter:
         return f"NeedleRouter({len(self.specs)} tools, model={self.model_label!r})"
 
     def warmup(self) -> None:
-        """Compile the decode program (and embed the tools when retrieval is on) now."""
-        if len(self.specs) > self._binding.top_k:
+        """Compile the decode program (and embed the tools when retrieval or the no-call
+        decision needs them) now."""
+        if len(self.specs) > self._binding.top_k or self.engine.decision.uses_match:
             self.engine.tool_embeddings(self._binding)
         self.route_sync("warm up")
+
+    def tool_match(self, query: str) -> tuple[float, float]:
+        """How well ``query`` matches the best bound tool: (retrieval cosine, BM25 score), what
+        the weights' no-call decision weighs; (-1, 0) with no tools bound."""
+        text = _clean_query(query)
+        request = Request(self._binding, self.engine.tokenizer.encode(text)[:MAX_QUERY_TOKENS], text=text)
+        cosine, bm25 = self.engine.tool_match(self._binding, [request])[0]
+        return float(cosine), float(bm25)
 
     # --- routing -----------------------------------------------------------------------------
     def _submit(self, query: Any, *, allowed: Sequence[str] | None = None,

@@ -1,4 +1,5 @@
-"""The no-call decision bias: fitting it, storing it with the weights, and decoding with it."""
+"""The no-call decision (a bias, and weights on the query-tool match): fitting it, storing it
+with the weights, and decoding with it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from needle_router import NeedleRouter
 from needle_router.calibration import logit
 from needle_router.cli import main
-from needle_router.decision import decision_metadata, no_call_bias
+from needle_router.decision import NoCallDecision, decision_metadata, no_call_bias, no_call_decision
 from needle_router.engine import get_engine
 from needle_router.model import get_config, init_params
 from needle_router.model.weights import save_weights, update_metadata
@@ -20,6 +21,7 @@ from needle_trainer.evaluation.decision import (
     decision_examples,
     decision_outcomes,
     fit_no_call_bias,
+    fit_no_call_decision,
 )
 
 TIMER = {"type": "function", "function": {"name": "set_timer", "description": "Start a timer.",
@@ -79,10 +81,42 @@ def test_fit_refuses_examples_with_one_kind_of_answer(gold):
         fit_no_call_bias(DecisionOutcomes(np.zeros(20), np.array(gold), np.zeros(20, bool)))
 
 
+def test_fit_weighs_the_query_tool_match_where_it_tells_no_calls_apart():
+    """The decoder's logit barely separates calls from no-calls; the best tool's cosine does
+    (no-call queries match no bound tool well). The fit puts a negative weight on the cosine
+    and beats any single bias."""
+    rng = np.random.default_rng(1)
+    n = 400
+    gold_no_call = rng.uniform(size=n) < 0.25
+    margin = rng.normal(-2.0, 1.0, n) + 0.3 * gold_no_call
+    cosine = np.where(gold_no_call, rng.uniform(0.2, 0.6, n), rng.uniform(0.5, 0.95, n))
+    bm25 = rng.uniform(0, 5, n)                                  # says nothing
+    outcomes = DecisionOutcomes(margin, gold_no_call, ~gold_no_call, np.column_stack([cosine, bm25]))
+    fitted = fit_no_call_decision(outcomes)
+    only_bias = fit_no_call_bias(outcomes)
+    assert fitted.decision.dense < 0 and abs(fitted.decision.lexical) < abs(fitted.decision.dense) / 10
+    assert fitted.accuracy_after > only_bias.accuracy_after + 0.05
+    assert fitted.accuracy_after > 0.9 and fitted.no_call_after > 0.7 and fitted.calls_kept >= 0.75
+    assert fitted.accuracy_after == pytest.approx(outcomes.accuracy(outcomes.offsets(fitted.decision)))
+    assert not only_bias.decision.uses_match
+
+
+def test_decision_metadata_round_trips():
+    decision = NoCallDecision(12.5, -14.0, -0.4)
+    meta = decision_metadata(decision, n=600)
+    assert meta == {"no_call_bias": 12.5, "dense_weight": -14.0, "lexical_weight": -0.4, "n": 600}
+    assert no_call_decision({"extra": {"decision": meta}}) == decision
+    assert decision_metadata(1.5) == {"no_call_bias": 1.5}     # a bias alone stores no weights
+    assert no_call_decision({"extra": {"decision": {"no_call_bias": 1.5}}}) == NoCallDecision(1.5)
+
+
 @pytest.mark.parametrize("meta, message", [
     ({"no_call_bias": "high"}, "must hold a number"),
     ({"bias": 1.0}, "must hold a number"),
     ({"no_call_bias": 99.0}, "within"),
+    ({"no_call_bias": 1.0, "dense_weight": "x"}, "must hold a number 'dense_weight'"),
+    ({"no_call_bias": 1.0, "lexical_weight": float("nan")}, "lexical_weight must be finite"),
+    ({"no_call_bias": 120.0, "dense_weight": -10.0}, "no_call_bias must be finite and within ±100"),
 ])
 def test_bad_stored_bias_is_a_clear_error(meta, message):
     with pytest.raises(ValueError, match=message):
@@ -129,12 +163,31 @@ async def test_no_call_probability_is_none_where_there_was_no_choice(tmp_path):
     assert 0.0 < p < 1.0
 
 
+async def test_stored_match_weights_shift_each_query_by_its_own_match(tmp_path):
+    """The offset the engine adds is bias + dense * cosine + lexical * BM25 of that query."""
+    tools = [TIMER, {"type": "function", "function": {"name": "play_music", "description": "Play a song.",
+             "parameters": {"type": "object", "properties": {"song": {"type": "string"}}, "required": ["song"]}}}]
+    plain = NeedleRouter(tools, model=str(_tiny_weights(tmp_path / "a")))
+    folder = _tiny_weights(tmp_path / "m")
+    decision = NoCallDecision(0.5, -3.0, -0.25)
+    update_metadata(folder, {"decision": decision_metadata(decision)})
+    weighed = NeedleRouter(tools, model=str(folder))
+    for query in (QUERY, "play the song Yesterday", "what is the capital of France"):
+        cosine, bm25 = weighed.tool_match(query)
+        assert -1.0 <= cosine <= 1.0 and bm25 >= 0.0
+        base, res = await plain.route(query), await weighed.route(query)
+        expected = 0.5 - 3.0 * cosine - 0.25 * bm25
+        assert logit(res.no_call_probability) - logit(base.no_call_probability) == pytest.approx(expected, abs=2e-3)
+    assert plain.tool_match("play the song Yesterday")[1] > 0.0 == plain.tool_match("zzz qqq")[1]
+
+
 def test_decision_outcomes_route_real_examples_and_restore_the_bias(tmp_path):
     engine = get_engine(str(_tiny_weights(tmp_path / "w", 1.0)))
     examples = decision_examples(12)
     outcomes = decision_outcomes(engine, examples)
-    assert engine.generator.no_call_bias == 1.0
+    assert engine.decision.bias == 1.0
     assert outcomes.margin.shape == (12,) and np.isfinite(outcomes.margin).all()
+    assert outcomes.match.shape == (12, 2) and (np.abs(outcomes.match[:, 0]) <= 1.0).all()
     assert list(outcomes.gold_no_call) == [not e["calls"] for e in examples]
     assert not outcomes.call_right[outcomes.gold_no_call].any()  # a call is never right where none is
 
@@ -173,9 +226,9 @@ def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
     folder = _tiny_weights(tmp_path / "w")
     res = CliRunner().invoke(main, ["calibrate", "--model", str(folder), "--n", "60"])
     assert res.exit_code == 0, res.output
-    assert "no-call bias" in res.output
+    assert "no-call offset" in res.output and "x best cosine" in res.output
     meta = json.loads((folder / "config.json").read_text())["metadata"]
-    assert meta["decision"]["n"] == 60 and abs(meta["decision"]["no_call_bias"]) <= 8.0
+    assert meta["decision"]["n"] == 60 and {"dense_weight", "lexical_weight"} <= set(meta["decision"])
     assert meta["decision"]["accuracy_after"] >= meta["decision"]["accuracy_before"]
     assert meta["decision"]["calls_kept"] >= 0.75
     assert no_call_bias({"extra": meta}) == meta["decision"]["no_call_bias"]
@@ -185,11 +238,13 @@ def test_cli_calibrate_stores_the_bias_and_the_mapping(tmp_path):
 
 def test_cli_calibrate_fits_the_bias_on_unseen_apis_when_asked(tmp_path):
     folder = _tiny_weights(tmp_path / "w")
-    res = CliRunner().invoke(main, ["calibrate", "--model", str(folder), "--n", "50", "--bias-tools", "unseen-api"])
+    res = CliRunner().invoke(main, ["calibrate", "--model", str(folder), "--n", "50", "--bias-tools", "unseen-api",
+                                    "--decision", "bias"])
     assert res.exit_code == 0, res.output
-    assert "on 50 unseen-API examples" in res.output
+    assert "on 50 examples" in res.output and "(unseen-API)" in res.output
     meta = json.loads((folder / "config.json").read_text())["metadata"]
     assert meta["decision"]["tools"] == "unseen-api" and meta["decision"]["n"] == 50
+    assert "dense_weight" not in meta["decision"] and abs(meta["decision"]["no_call_bias"]) <= 8.0
 
 
 def test_the_shipped_weights_decode_with_their_fitted_bias():
@@ -197,4 +252,4 @@ def test_the_shipped_weights_decode_with_their_fitted_bias():
 
     meta = json.loads((DEFAULT_WEIGHTS_DIR / "config.json").read_text())["metadata"]
     assert meta["decision"]["seed"] == 27_182      # fitted on training-split tools, not the evaluation's
-    assert get_engine(None).generator.no_call_bias == meta["decision"]["no_call_bias"] != 0.0
+    assert get_engine(None).decision.bias == meta["decision"]["no_call_bias"] != 0.0

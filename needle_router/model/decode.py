@@ -106,7 +106,7 @@ def _prefill(apply, enc_tokens):
 
 
 def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_tokens: int,
-                   no_call_bias: float | jax.Array = 0.0):
+                   no_call_bias: float | jax.Array = 0.0):  # a scalar or one offset per row [B]
     _TRACES["generate"] += 1  # runs at trace time only
     apply = functools.partial(Needle(cfg).apply, {"params": params})
     batch = enc_tokens.shape[0]
@@ -119,7 +119,7 @@ def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_
     def body(carry):
         step, token, cache, state, out, logp, done = carry
         logits, cache = apply(token, step, cache, cross, enc_mask, method=Needle.decode_step)
-        # The call / no-call decision is the first token; a fitted bias shifts only that choice.
+        # The call / no-call decision is the first token; a fitted offset per row shifts only that choice.
         logits = logits.at[:, NO_CALL_ID].add(jnp.where(step == 0, no_call_bias, 0.0))
         if constraint is not None:
             logits = jnp.where(constraint.mask(state), logits, MASK_VALUE)
@@ -155,8 +155,8 @@ def prefill(params, enc_tokens, *, cfg: ModelConfig):
 
 generate_tokens = jax.jit(_generate_impl, static_argnames=("cfg", "max_new_tokens"))
 """Cached greedy decoding on already-bucketed arrays: (params, enc_tokens [B,S], constraint
-or None) -> (tokens [B,N], log-probs [B,N]); rows end with EOS then PAD. ``no_call_bias`` (traced,
-so changing it compiles nothing) is added to the no-call token's logit at the first step."""
+or None) -> (tokens [B,N], log-probs [B,N]); rows end with EOS then PAD. ``no_call_bias`` [B] (traced,
+so changing it compiles nothing) is added to each row's no-call logit at the first step."""
 
 
 def _bucket(value: int, buckets: Sequence[int], what: str) -> int:
@@ -208,17 +208,24 @@ class Generator:
         *,
         max_new_tokens: int = 64,
         constraint: LogitConstraint | None = None,
+        no_call_bias: Sequence[float] | np.ndarray | None = None,
     ) -> list[Generation]:
-        """Decode each request (encoder token ids, no padding) greedily."""
+        """Decode each request (encoder token ids, no padding) greedily. ``no_call_bias``: one
+        offset per request for the no-call logit at the first step (default: the generator's)."""
         if not requests:
             return []
+        offsets = np.full(len(requests), self.no_call_bias, np.float32) if no_call_bias is None \
+            else np.asarray(no_call_bias, np.float32)
+        if offsets.shape != (len(requests),):
+            raise ValueError(f"no_call_bias has shape {offsets.shape}, expected one offset per request "
+                             f"({len(requests)})")
         results: list[Generation] = []
         for start in range(0, len(requests), self.max_batch):
-            results.extend(self._generate_chunk(requests[start:start + self.max_batch],
-                                                max_new_tokens, constraint))
+            end = start + self.max_batch
+            results.extend(self._generate_chunk(requests[start:end], max_new_tokens, constraint, offsets[start:end]))
         return results
 
-    def _generate_chunk(self, requests, max_new_tokens, constraint) -> list[Generation]:
+    def _generate_chunk(self, requests, max_new_tokens, constraint, offsets) -> list[Generation]:
         vocab = self.config.vocab_size
         for i, req in enumerate(requests):
             if len(req) == 0:
@@ -239,8 +246,10 @@ class Generator:
         for i, req in enumerate(requests):
             enc[i, : len(req)] = req
         enc[len(requests):, 0] = EOS_ID  # filler rows: one real token keeps them well defined
+        bias = np.zeros(batch, np.float32)
+        bias[:len(requests)] = offsets
         out, logp = generate_tokens(self.params, jnp.asarray(enc), constraint, cfg=self.config,
-                                    max_new_tokens=new_tokens, no_call_bias=jnp.float32(self.no_call_bias))
+                                    max_new_tokens=new_tokens, no_call_bias=jnp.asarray(bias))
         out, logp = np.asarray(out), np.asarray(logp)
         gens = [_trim(out[i, :max_new_tokens], logp[i, :max_new_tokens]) for i in range(len(requests))]
         return gens

@@ -1,17 +1,20 @@
-"""Fit the no-call logit bias of a weights folder (see :mod:`needle_router.decision`).
+"""Fit the no-call decision of a weights folder (see :mod:`needle_router.decision`).
 
-With the bias at 0, one routing pass gives each example's P(no call) at the decision step and,
-where the model called, its answer; a second pass with ``require_call`` gives the answer the
-model would have written for the examples it declined. A bias ``b`` turns an answer into "no
-call" exactly when ``logit(P(no call)) + b > 0`` and leaves every later token as it was, so
-the accuracy at any ``b`` follows from these two passes without decoding again.
+With the offset at 0, one routing pass gives each example's P(no call) at the decision step,
+its query's match with the best bound tool (retrieval cosine, BM25) and, where the model called,
+its answer; a second pass with ``require_call`` gives the answer the model would have written
+for the examples it declined. An offset ``o`` turns an answer into "no call" exactly when
+``logit(P(no call)) + o > 0`` and leaves every later token as it was, so the accuracy of any
+decision follows from these two passes without decoding again.
 
-The bias maximises exact match, the project's measure of a right answer: a call with a wrong
-argument does the wrong thing, and "no call" lets the application fall back. One limit: the
-bias keeps at least :data:`MIN_CALLS_KEPT` of the calls the model makes at bias 0 on examples
-that need one, so a model whose arguments are mostly wrong is not turned into a router that
-never calls (which exact match alone would prefer); the bias corrects a threshold, it does not
-replace the model's decisions.
+The fit has two parts. The match weights are the direction a logistic regression of "the
+answer is no call" on (logit, cosine, BM25) finds, in units of the logit. The bias, then,
+maximises exact match, the project's measure of a right answer: a call with a wrong argument
+does the wrong thing, and "no call" lets the application fall back. One limit: the decision
+keeps at least :data:`MIN_CALLS_KEPT` of the calls the model makes unbiased on examples that
+need one, so a model whose arguments are mostly wrong is not turned into a router that never
+calls (which exact match alone would prefer); it corrects a threshold, it does not replace the
+model's decisions.
 
 The fitting examples come from training-split tools under their own seed: never the held-out
 tools the evaluation uses, and never a seed a training run draws.
@@ -27,58 +30,88 @@ from typing import Any
 import numpy as np
 
 from needle_router.calibration import logit
-from needle_router.decision import MAX_BIAS, decision_metadata
+from needle_router.decision import MAX_BIAS, MAX_WEIGHT, NoCallDecision, decision_metadata
 
 DECISION_SEED = 27_182   # not a training seed, not the held-out seed, not retrieval tuning's 4242
 GRID_STEP = 0.01
-MIN_CALLS_KEPT = 0.75    # of the calls made at bias 0 where a call is needed
+MIN_CALLS_KEPT = 0.75    # of the calls made unbiased where a call is needed
 
 
 @dataclass(frozen=True)
 class DecisionOutcomes:
-    """Per example: logit of P(no call) at bias 0, whether no call is right, and whether the
-    model's call answer (forced where it declined) is right."""
+    """Per example: logit of P(no call) unbiased, whether no call is right, whether the model's
+    call answer (forced where it declined) is right, and (when measured) the query's match with
+    the best bound tool, ``[N, 2]``: retrieval cosine, BM25."""
 
     margin: np.ndarray
     gold_no_call: np.ndarray
     call_right: np.ndarray
+    match: np.ndarray | None = None
 
-    def accuracy(self, bias: float) -> float:
-        """Exact match at ``bias``."""
+    def offsets(self, decision: NoCallDecision) -> np.ndarray:
+        """Each example's offset under ``decision``."""
+        if not decision.uses_match:
+            return np.full(self.margin.shape, decision.bias)
+        if self.match is None:
+            raise ValueError("these outcomes were measured without the query-tool match")
+        return decision.bias + self.match @ np.array([decision.dense, decision.lexical])
+
+    def accuracy(self, bias: float | np.ndarray) -> float:
+        """Exact match at ``bias`` (one offset, or one per example)."""
         says_no_call = self.margin + bias > 0
         return float(np.where(says_no_call, self.gold_no_call, self.call_right).mean())
 
-    def calls(self, bias: float) -> int:
-        """Examples that need a call and get one at ``bias``."""
-        return int((self.margin[~self.gold_no_call] + bias <= 0).sum())
+    def calls(self, bias: float | np.ndarray) -> int:
+        """Examples that need a call and get one at ``bias`` (one offset, or one per example)."""
+        need = ~self.gold_no_call
+        return int((self.margin[need] + np.broadcast_to(bias, self.margin.shape)[need] <= 0).sum())
+
+    def no_call_accuracy(self, bias: float | np.ndarray) -> float:
+        """Accuracy on the examples whose answer is "no call"."""
+        nc = self.gold_no_call
+        return float((self.margin[nc] + np.broadcast_to(bias, self.margin.shape)[nc] > 0).mean())
 
 
 @dataclass(frozen=True)
-class FittedBias:
-    bias: float
-    accuracy_before: float   # exact match at bias 0
+class FittedDecision:
+    decision: NoCallDecision
+    accuracy_before: float   # exact match unbiased
     accuracy_after: float
     no_call_before: float    # accuracy on the examples whose answer is "no call"
     no_call_after: float
-    calls_kept: float        # share of bias 0's calls (where one is needed) still made
+    calls_kept: float        # share of the unbiased calls (where one is needed) still made
     n: int
 
+    @property
+    def bias(self) -> float:
+        return self.decision.bias
+
     def metadata(self, **details: Any) -> dict[str, Any]:
-        """The weights metadata ``decision``: the bias, what it did on its examples, ``details``."""
+        """The weights metadata ``decision``: the fitted numbers, what they did on their
+        examples, ``details``."""
         fields = asdict(self)
-        return decision_metadata(fields.pop("bias"), **fields, **details)
+        fields.pop("decision")
+        return decision_metadata(self.decision, **fields, **details)
+
+    def describe(self) -> str:
+        """One line: the decision and what it did on its fitting examples."""
+        d = self.decision
+        match = (f", {d.dense:+.2f} x best cosine, {d.lexical:+.3f} x best BM25" if d.uses_match else "")
+        return (f"no-call offset {d.bias:+.2f}{match} on {self.n} examples: exact match "
+                f"{100 * self.accuracy_before:.1f}% -> {100 * self.accuracy_after:.1f}%, no-call "
+                f"{100 * self.no_call_before:.1f}% -> {100 * self.no_call_after:.1f}%")
 
 
 @contextlib.contextmanager
-def decoding_with_bias(engine: Any, bias: float) -> Iterator[None]:
-    """The engine decodes with ``bias`` inside the block (its own afterwards). Not for an
-    engine that is routing for someone else meanwhile."""
-    saved = engine.generator.no_call_bias
-    engine.generator.no_call_bias = bias
+def decoding_with(engine: Any, decision: NoCallDecision | float) -> Iterator[None]:
+    """The engine decides with ``decision`` (or a plain bias) inside the block (its own
+    afterwards). Not for an engine that is routing for someone else meanwhile."""
+    saved = engine.decision
+    engine.decision = decision if isinstance(decision, NoCallDecision) else NoCallDecision(float(decision))
     try:
         yield
     finally:
-        engine.generator.no_call_bias = saved
+        engine.decision = saved
 
 
 def decision_examples(n: int, seed: int = DECISION_SEED, tools: str = "train") -> list[dict[str, Any]]:
@@ -125,7 +158,11 @@ def _unseen_api_examples(n: int, seed: int) -> list[dict[str, Any]]:
 
 
 def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> DecisionOutcomes:
-    """Route ``examples`` with the engine's bias set to 0 (restored afterwards)."""
+    """Route ``examples`` unbiased (the engine's decision is restored afterwards) and measure each
+    query's match with its tools."""
+    import warnings
+
+    from needle_router import NeedleRouter
     from needle_trainer.evaluation.routing import predict
     from needle_trainer.metrics import Scores
 
@@ -133,7 +170,7 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
         return pred.error is None and Scores().add(example["calls"], pred.calls, pred.valid)
 
     items = [{"query": e["query"], "tools": e["tools"]} for e in examples]
-    with decoding_with_bias(engine, 0.0):
+    with decoding_with(engine, NoCallDecision()):
         preds = predict(engine, items, raw_confidence=True)
         declined = [i for i, (e, p) in enumerate(zip(examples, preds)) if e["calls"] and not p.calls]
         forced = predict(engine, [{**items[i], "require_call": True} for i in declined], raw_confidence=True)
@@ -144,39 +181,76 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
     # is wrong either way, so which side it sits on does not matter.
     p_no_call = [p.no_call_probability if p.no_call_probability is not None else float(not p.calls)
                  for p in preds]
+    match = np.tile(np.array([-1.0, 0.0]), (len(examples), 1))
+    for i, (item, pred) in enumerate(zip(items, preds)):
+        if pred.error is None and item["tools"]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                match[i] = NeedleRouter(item["tools"], model=engine).tool_match(item["query"])
     return DecisionOutcomes(
         margin=np.array([logit(p) for p in p_no_call]),
         gold_no_call=np.array([not e["calls"] for e in examples]),
         call_right=call_right,
+        match=match,
     )
 
 
-def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedBias:
-    """The bias in ``[-MAX_BIAS, MAX_BIAS]`` that maximises exact match while keeping
-    :data:`MIN_CALLS_KEPT` of the model's calls; among equally good biases, the middle of the
-    best run nearest 0, so a flat optimum does not drift."""
+def match_weights(outcomes: DecisionOutcomes, ridge: float = 1e-2, iterations: int = 50) -> tuple[float, float]:
+    """The (cosine, BM25) weights, in units of the no-call logit, of a logistic regression of
+    "the answer is no call" on (logit, cosine, BM25); (0, 0) where the logit does not point
+    the right way (then the match cannot be expressed as an offset to it)."""
+    x = np.column_stack([outcomes.margin, outcomes.match])
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    features = np.column_stack([(x - mean) / scale, np.ones(len(x))])
+    y = outcomes.gold_no_call.astype(np.float64)
+    w = np.zeros(features.shape[1])
+    for _ in range(iterations):                     # Newton's method, as in fit_platt
+        p = 1.0 / (1.0 + np.exp(-(features @ w)))
+        grad = features.T @ (p - y) + ridge * w
+        hess = (features * (p * (1 - p))[:, None]).T @ features + ridge * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    raw = w[:3] / scale
+    if raw[0] <= 0:
+        return 0.0, 0.0
+    dense, lexical = np.clip(raw[1:] / raw[0], -MAX_WEIGHT, MAX_WEIGHT)
+    return float(dense), float(lexical)
+
+
+def fit_no_call_decision(outcomes: DecisionOutcomes, use_match: bool = True) -> FittedDecision:
+    """The decision that maximises exact match while keeping :data:`MIN_CALLS_KEPT` of the
+    model's unbiased calls: the match weights of :func:`match_weights` (none when ``use_match``
+    is off or the match was not measured), then the bias on a grid ``MAX_BIAS`` either side of
+    the one that cancels the median match offset; among equally good biases, the middle of the
+    best run nearest that centre, so a flat optimum does not drift."""
     n = len(outcomes.margin)
     if n < 10:
-        raise ValueError(f"need at least 10 examples to fit the no-call bias, got {n}")
+        raise ValueError(f"need at least 10 examples to fit the no-call decision, got {n}")
     if outcomes.gold_no_call.all() or not outcomes.gold_no_call.any():
-        raise ValueError("cannot fit the no-call bias: the examples need both calls and no-call answers")
-    grid = np.round(np.arange(-MAX_BIAS, MAX_BIAS + GRID_STEP / 2, GRID_STEP), 6)
+        raise ValueError("cannot fit the no-call decision: the examples need both calls and no-call answers")
+    dense, lexical = match_weights(outcomes) if use_match and outcomes.match is not None else (0.0, 0.0)
+    shift = outcomes.offsets(NoCallDecision(0.0, dense, lexical))
+    centre = -float(np.round(np.median(shift), 2))
+    grid = np.round(centre + np.arange(-MAX_BIAS, MAX_BIAS + GRID_STEP / 2, GRID_STEP), 6)
     base_calls = outcomes.calls(0.0)
-    acc = np.array([outcomes.accuracy(b) if outcomes.calls(b) >= MIN_CALLS_KEPT * base_calls else -1.0
-                    for b in grid])
+    acc = np.array([outcomes.accuracy(shift + b) if outcomes.calls(shift + b) >= MIN_CALLS_KEPT * base_calls
+                    else -1.0 for b in grid])
     best = np.flatnonzero(acc >= acc.max() - 1e-12)
-    lo = hi = int(best[np.argmin(np.abs(grid[best]))])
+    lo = hi = int(best[np.argmin(np.abs(grid[best] - centre))])
     best = set(best.tolist())
     while lo - 1 in best:
         lo -= 1
     while hi + 1 in best:
         hi += 1
-    bias = float(np.round((grid[lo] + grid[hi]) / 2, 2))
-    nc = outcomes.gold_no_call
+    decision = NoCallDecision(float(np.round((grid[lo] + grid[hi]) / 2, 2)), dense, lexical)
+    offsets = outcomes.offsets(decision)
+    kept = outcomes.calls(offsets) / base_calls if base_calls else 1.0
+    return FittedDecision(decision, outcomes.accuracy(0.0), outcomes.accuracy(offsets), outcomes.no_call_accuracy(0.0),
+                          outcomes.no_call_accuracy(offsets), kept, n)
 
-    def no_call_acc(b: float) -> float:
-        return float((outcomes.margin[nc] + b > 0).mean())
 
-    kept = outcomes.calls(bias) / base_calls if base_calls else 1.0
-    return FittedBias(bias, outcomes.accuracy(0.0), outcomes.accuracy(bias), no_call_acc(0.0), no_call_acc(bias),
-                      kept, n)
+def fit_no_call_bias(outcomes: DecisionOutcomes) -> FittedDecision:
+    """One offset for every query (the decision without the query-tool match)."""
+    return fit_no_call_decision(outcomes, use_match=False)
