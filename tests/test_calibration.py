@@ -39,6 +39,19 @@ def test_platt_fit_shrinks_the_calibration_error_of_an_overconfident_model():
     assert np.all(np.diff(np.asarray(calibrated)[order]) >= -1e-12)
 
 
+def test_platt_fit_converges_when_many_answers_sit_at_the_clip():
+    """A fitted no-call offset makes no-call answers all but certain (raw 1.0, logit at the
+    clip) while most answers sit near logit 0 and are mostly wrong: plain Newton from (1, 0)
+    diverged here (a ~ 1e6, every confidence 0 or 1)."""
+    rng = np.random.default_rng(3)
+    near = 1.0 / (1.0 + np.exp(-rng.normal(1.0, 1.5, 500)))
+    raw = np.concatenate([np.ones(40), near])
+    right = np.concatenate([rng.uniform(size=40) < 0.97, rng.uniform(size=500) < 0.3 * near / near.mean()])
+    fitted = fit_platt(raw.tolist(), right.tolist())
+    assert 0.0 < fitted.a < 10.0 and abs(fitted.b) < 10.0
+    assert reliability([fitted.apply(r) for r in raw], right.tolist())["ece"] < 0.06
+
+
 def test_reliability_bins_count_every_answer_and_measure_the_gap():
     table = reliability([0.95, 0.95, 0.15, 0.15], [True, False, False, False], bins=10)
     assert table["n"] == 4 and sum(b["n"] for b in table["bins"]) == 4

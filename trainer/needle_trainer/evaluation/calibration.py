@@ -1,7 +1,8 @@
 """Fit and check the confidence calibration of a weights folder.
 
 ``fit_platt`` fits ``P(right) = sigmoid(a * logit(raw) + b)`` by logistic regression (Newton's
-method, two parameters, a small ridge so a separable set cannot diverge). ``reliability``
+method from the base rate, each step halved until the likelihood improves, two parameters, a
+small ridge so a separable set cannot diverge). ``reliability``
 bins answers by confidence and compares each bin's mean confidence with its accuracy; the
 expected calibration error (ECE) is the count-weighted mean gap.
 
@@ -43,14 +44,24 @@ def fit_platt(raw: Sequence[float], correct: Sequence[bool], ridge: float = 1e-3
     if y.min() == y.max():
         raise ValueError("cannot calibrate: every answer was " + ("right" if y[0] else "wrong"))
     features = np.stack([x, np.ones_like(x)], axis=1)
-    w = np.array([1.0, 0.0])
+
+    def loss(w: np.ndarray) -> float:          # penalised negative log-likelihood, overflow-free
+        z = features @ w
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * ridge * w @ w)
+
+    # Plain Newton from (1, 0) diverged on a decision whose no-call answers sit at the clip
+    # (logit 13.8) while most answers sit near 0: start from the base rate, damp each step.
+    w = np.array([0.0, logit(float(y.mean()))])
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(features @ w)))
+        p = 0.5 * (1.0 + np.tanh(0.5 * (features @ w)))
         grad = features.T @ (p - y) + ridge * w
         hess = (features * (p * (1 - p))[:, None]).T @ features + ridge * np.eye(2)
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-9:
+        size, before = 1.0, loss(w)
+        while loss(w - size * step) > before and size > 1e-6:
+            size /= 2
+        w = w - size * step
+        if np.abs(size * step).max() < 1e-9:
             break
     a, b = float(w[0]), float(w[1])
     if a <= 0:  # a confidence that does not rank answers at all: fall back to the base rate
