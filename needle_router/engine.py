@@ -218,7 +218,7 @@ class Engine:
         for binding, rows in by_binding.items():
             group = [requests[i] for i in rows]
             queries = None
-            if decision.uses_match and binding.specs:
+            if decision.uses_match and binding.specs and not all(req.require_call for req in group):
                 queries = self.embed([req.query_ids for req in group])
                 match = self.tool_match(binding, group, queries)
                 offsets[rows] = decision.bias + match @ np.array([decision.dense, decision.lexical])
