@@ -33,7 +33,7 @@ from needle_trainer.finetune.report import score_split, write_report
 from needle_trainer.finetune.train import FinetuneConfig, finetune, method_name
 
 
-DECISION_EXAMPLES = 400   # validation examples the no-call bias is fitted on (about a minute on a CPU)
+DECISION_EXAMPLES = 400   # validation examples the no-call decision is fitted on (about a minute on a CPU)
 
 
 class FinetuneInputError(ValueError):
@@ -148,7 +148,7 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     interrupted = summary["stop"] == "interrupted"
     if interrupted:
         console.print("[yellow]interrupted[/yellow]: the best weights so far are in place (--resume continues "
-                      "the run); fitting their no-call bias and scoring them (Ctrl-C again skips that)")
+                      "the run); fitting their no-call decision and scoring them (Ctrl-C again skips that)")
     timings["training"] = time.perf_counter() - clock
     clock = time.perf_counter()
     fitted = False
@@ -162,7 +162,7 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
     except KeyboardInterrupt:
         if interrupted:  # a second Ctrl-C: say what the folder holds
             console.print(f"[yellow]stopped[/yellow]: {out} holds the best weights so far"
-                          f"{'' if fitted else ' (without a fitted no-call bias)'}; no report was written")
+                          f"{'' if fitted else ' (without a fitted no-call decision)'}; no report was written")
         raise
     extra: dict[str, Any] = {"tools_file": tools_file, "method": method_name(lora_rank, freeze_encoder),
                              "examples": {k: len(v) for k, v in splits.items()}, "decision": decision}
@@ -230,21 +230,21 @@ def training_minutes(budget: float | None, spent: float, scoring_seconds: float,
 
 
 def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[str, Any] | None:
-    """Fit the tuned weights' no-call bias on the validation split (the registry's own tools;
-    see :mod:`needle_trainer.evaluation.decision`) and store it with them."""
+    """Fit the tuned weights' no-call decision (weighing the query-tool match) on the validation
+    split, the registry's own tools (see :mod:`needle_trainer.evaluation.decision`), and store
+    it with them."""
     from needle_router.engine import get_engine
     from needle_router.model.weights import update_metadata
-    from needle_trainer.evaluation.decision import decision_outcomes, fit_no_call_bias
+    from needle_trainer.evaluation.decision import decision_outcomes, fit_no_call_decision
 
     try:
-        fitted = fit_no_call_bias(decision_outcomes(get_engine(str(out)), validation[:DECISION_EXAMPLES]))
+        fitted = fit_no_call_decision(decision_outcomes(get_engine(str(out)), validation[:DECISION_EXAMPLES]))
     except ValueError as err:
-        console.print(f"[yellow]no-call bias not fitted[/yellow]: {err}")
+        console.print(f"[yellow]no-call decision not fitted[/yellow]: {err}")
         return None
     meta = fitted.metadata(split="validation")
     update_metadata(out, {"decision": meta})
-    console.print(f"no-call bias {fitted.bias:+.2f} (validation exact match "
-                  f"{100 * fitted.accuracy_before:.1f}% -> {100 * fitted.accuracy_after:.1f}%)")
+    console.print(f"{fitted.describe()} (validation split)")
     return meta
 
 
