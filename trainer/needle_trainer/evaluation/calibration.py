@@ -34,6 +34,32 @@ def raw_outcomes(engine: Any, n: int, seed: int = CALIBRATION_SEED) -> tuple[lis
     return [p.confidence for p in preds], right
 
 
+def fit_logistic(features: np.ndarray, y: np.ndarray, ridge: float = 1e-3, iterations: int = 100) -> np.ndarray:
+    """Weights of ``P(y) = sigmoid(features @ w)`` (the last column the constant 1) by Newton's
+    method from the base rate, each step halved until the penalised likelihood improves, so
+    saturated or nearly separable data cannot make it diverge."""
+    y = np.asarray(y, dtype=np.float64)
+
+    def loss(w: np.ndarray) -> float:          # penalised negative log-likelihood, overflow-free
+        z = features @ w
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * ridge * w @ w)
+
+    w = np.zeros(features.shape[1])
+    w[-1] = logit(float(np.clip(y.mean(), 1e-6, 1 - 1e-6)))
+    for _ in range(iterations):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (features @ w)))
+        grad = features.T @ (p - y) + ridge * w
+        hess = (features * (p * (1 - p))[:, None]).T @ features + ridge * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        size, before = 1.0, loss(w)
+        while loss(w - size * step) > before and size > 1e-6:
+            size /= 2
+        w = w - size * step
+        if np.abs(size * step).max() < 1e-9:
+            break
+    return w
+
+
 def fit_platt(raw: Sequence[float], correct: Sequence[bool], ridge: float = 1e-3,
               iterations: int = 100) -> Calibration:
     """The Platt mapping that maximises the likelihood of ``correct`` given ``raw``."""
@@ -43,26 +69,9 @@ def fit_platt(raw: Sequence[float], correct: Sequence[bool], ridge: float = 1e-3
         raise ValueError(f"need at least 10 answers to calibrate, got {x.size}")
     if y.min() == y.max():
         raise ValueError("cannot calibrate: every answer was " + ("right" if y[0] else "wrong"))
-    features = np.stack([x, np.ones_like(x)], axis=1)
-
-    def loss(w: np.ndarray) -> float:          # penalised negative log-likelihood, overflow-free
-        z = features @ w
-        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * ridge * w @ w)
-
     # Plain Newton from (1, 0) diverged on a decision whose no-call answers sit at the clip
-    # (logit 13.8) while most answers sit near 0: start from the base rate, damp each step.
-    w = np.array([0.0, logit(float(y.mean()))])
-    for _ in range(iterations):
-        p = 0.5 * (1.0 + np.tanh(0.5 * (features @ w)))
-        grad = features.T @ (p - y) + ridge * w
-        hess = (features * (p * (1 - p))[:, None]).T @ features + ridge * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        size, before = 1.0, loss(w)
-        while loss(w - size * step) > before and size > 1e-6:
-            size /= 2
-        w = w - size * step
-        if np.abs(size * step).max() < 1e-9:
-            break
+    # (logit 13.8) while most answers sit near 0: fit_logistic starts from the base rate.
+    w = fit_logistic(np.stack([x, np.ones_like(x)], axis=1), y, ridge, iterations)
     a, b = float(w[0]), float(w[1])
     if a <= 0:  # a confidence that does not rank answers at all: fall back to the base rate
         a, b = 1e-3, float(logit(float(y.mean())))

@@ -31,6 +31,7 @@ import numpy as np
 
 from needle_router.calibration import logit
 from needle_router.decision import MAX_BIAS, MAX_WEIGHT, NoCallDecision, decision_metadata
+from needle_trainer.evaluation.calibration import fit_logistic
 
 DECISION_SEED = 27_182   # not a training seed, not the held-out seed, not retrieval tuning's 4242
 GRID_STEP = 0.01
@@ -160,9 +161,6 @@ def _unseen_api_examples(n: int, seed: int) -> list[dict[str, Any]]:
 def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> DecisionOutcomes:
     """Route ``examples`` unbiased (the engine's decision is restored afterwards) and measure each
     query's match with its tools."""
-    import warnings
-
-    from needle_router import NeedleRouter
     from needle_trainer.evaluation.routing import predict
     from needle_trainer.metrics import Scores
 
@@ -171,7 +169,7 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
 
     items = [{"query": e["query"], "tools": e["tools"]} for e in examples]
     with decoding_with(engine, NoCallDecision()):
-        preds = predict(engine, items, raw_confidence=True)
+        preds = predict(engine, items, raw_confidence=True, tool_match=True)
         declined = [i for i, (e, p) in enumerate(zip(examples, preds)) if e["calls"] and not p.calls]
         forced = predict(engine, [{**items[i], "require_call": True} for i in declined], raw_confidence=True)
     call_right = np.array([bool(e["calls"]) and right(e, p) for e, p in zip(examples, preds)])
@@ -181,17 +179,11 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
     # is wrong either way, so which side it sits on does not matter.
     p_no_call = [p.no_call_probability if p.no_call_probability is not None else float(not p.calls)
                  for p in preds]
-    match = np.tile(np.array([-1.0, 0.0]), (len(examples), 1))
-    for i, (item, pred) in enumerate(zip(items, preds)):
-        if pred.error is None and item["tools"]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                match[i] = NeedleRouter(item["tools"], model=engine).tool_match(item["query"])
     return DecisionOutcomes(
         margin=np.array([logit(p) for p in p_no_call]),
         gold_no_call=np.array([not e["calls"] for e in examples]),
         call_right=call_right,
-        match=match,
+        match=np.array([p.tool_match or (-1.0, 0.0) for p in preds]),
     )
 
 
@@ -202,16 +194,7 @@ def match_weights(outcomes: DecisionOutcomes, ridge: float = 1e-2, iterations: i
     x = np.column_stack([outcomes.margin, outcomes.match])
     mean, scale = x.mean(0), x.std(0) + 1e-9
     features = np.column_stack([(x - mean) / scale, np.ones(len(x))])
-    y = outcomes.gold_no_call.astype(np.float64)
-    w = np.zeros(features.shape[1])
-    for _ in range(iterations):                     # Newton's method, as in fit_platt
-        p = 1.0 / (1.0 + np.exp(-(features @ w)))
-        grad = features.T @ (p - y) + ridge * w
-        hess = (features * (p * (1 - p))[:, None]).T @ features + ridge * np.eye(len(w))
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-9:
-            break
+    w = fit_logistic(features, outcomes.gold_no_call, ridge, iterations)
     raw = w[:3] / scale
     if raw[0] <= 0:
         return 0.0, 0.0

@@ -32,6 +32,7 @@ class Prediction:
     output_tokens: int = 0
     error: str | None = None
     no_call_probability: float | None = None  # at the decision step (None: no choice was made)
+    tool_match: tuple[float, float] | None = None  # (cosine, BM25) of the best bound tool, when asked
 
 
 def _size(item: Mapping[str, Any]) -> int:
@@ -49,11 +50,13 @@ def default_batch() -> int:
 
 def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_tokens: int = 384,
             max_batch: int | None = None, in_flight: int = 64,
-            progress: Callable[[int], None] | None = None, raw_confidence: bool = False) -> list[Prediction]:
+            progress: Callable[[int], None] | None = None, raw_confidence: bool = False,
+            tool_match: bool = False) -> list[Prediction]:
     """One :class:`Prediction` per item (``{"query", "tools"}``, optionally its own
     ``max_new_tokens`` and ``require_call``), in the items' order. ``in_flight`` bounds the
     requests queued at once (and with it memory); batches form from them. ``raw_confidence``:
-    report the uncalibrated answer probability (what a calibration is fitted on)."""
+    report the uncalibrated answer probability (what a calibration is fitted on). ``tool_match``:
+    also measure each query's match with its tools (what a no-call decision is fitted on)."""
     max_batch = max_batch or default_batch()
     order = sorted(range(len(items)), key=lambda i: _size(items[i]))
     out: list[Prediction | None] = [None] * len(items)
@@ -77,7 +80,8 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
                     calls=[{"name": c.name, "arguments": c.arguments} for c in res.calls],
                     valid=[True] * len(res.calls) + [False] * len(res.errors),
                     confidence=res.confidence, compute_ms=res.compute_ms,
-                    output_tokens=res.usage.output_tokens, no_call_probability=res.no_call_probability)
+                    output_tokens=res.usage.output_tokens, no_call_probability=res.no_call_probability,
+                    tool_match=router.tool_match(item["query"]) if tool_match else None)
             if progress is not None:
                 progress(1)
 
