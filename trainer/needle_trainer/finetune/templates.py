@@ -32,6 +32,7 @@ from needle_trainer.finetune.natural import (
 )
 from needle_trainer.finetune.paraphrase import (ToolPhrasing, dropped_object_request, setter_request,
                                                 status_question_request, swap_verb)
+from needle_trainer.finetune.relations import ParameterPair, pair_phrase, parameter_pairs, role_phrases, sole_roles
 
 PREFIXES = ("", "", "", "", "please ", "can you ", "could you ", "i need to ", "i want to ", "i'd like to ",
             "help me ", "hey, ", "go ahead and ", "would you ", "can you please ", "pls ", "quick one: ",
@@ -49,6 +50,10 @@ MODIFIER_RATE = 0.35      # share of requests with a value inside the action ("t
 IDIOM_RATE = 0.2          # numbers said as their unit's idiom ("half an hour"), where it has one
 BARE_MODIFIER_RATE = 0.7  # the same for a bare clause joined to others ("... and lock the back door")
 PARAPHRASE_RATE = 0.2     # share of a tool's requests said without its name's object or attribute
+PAIR_RATE = 0.6           # share of requests with both of a pair that say them together ("from A to B")
+NOUN_ONLY_RATE = 0.2      # share of a lookup tool's requests said by its object alone ("hotels in Lisbon")
+NOUN_ONLY_LEADS = ("", "", "", "any ", "looking for ", "need ", "ok ", "so ")
+NOUN_ONLY_TAILS = ("", "", "?", " pls", " please", " thanks")
 VERB_SWAP_RATE = 0.3      # share of name-based actions said with another verb ("kill the lights")
 QUESTION_RATE = 0.35      # share of a read-only tool's name-based requests asked as "what's the ..."
 QUESTION_OPENERS = ("", "", "hey ", "so ", "quick question, ", "um ", "do you know ")
@@ -149,7 +154,9 @@ class ToolProfile:
     required: frozenset[str] = frozenset()
     shared_enums: frozenset[str] = frozenset()   # enum parameters whose values another parameter shares
     unit_counts: dict[str, int] | None = None
+    pairs: tuple[ParameterPair, ...] = ()     # parameters said together ("from A to B")
     phrasing: ToolPhrasing | None = None      # set per registry (:func:`.paraphrase.plan_registry`)
+    noun_only: bool = False                   # set per registry (:func:`.relations.noun_only_tools`)
 
     @classmethod
     def build(cls, spec: ToolSpec, bank: CatalogueBank, rng: random.Random) -> "ToolProfile":
@@ -167,7 +174,8 @@ class ToolProfile:
                 counts[u] = counts.get(u, 0) + 1
         return cls(spec, schema, description_actions(spec.description),
                    {k: _label_forms(k, n) for k, n in props.items()}, units, vocab,
-                   frozenset(spec.parameters.get("required", [])), shared, counts)
+                   frozenset(spec.parameters.get("required", [])), shared, counts,
+                   tuple(parameter_pairs(props)))
 
     @property
     def name_words(self) -> list[str]:
@@ -175,8 +183,9 @@ class ToolProfile:
 
 
 def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], filled: Filled,
-                     rng: random.Random, first: bool) -> str:
-    """Words that introduce one argument's value (the value's text appears verbatim)."""
+                     rng: random.Random, first: bool, role: str | None = None) -> str:
+    """Words that introduce one argument's value (the value's text appears verbatim); ``role``:
+    the value is the only one of its kind in the request, so its preposition alone may say it."""
     label = rng.choice(profile.labels.get(key) or [words(key)])
     v = filled.text
     kind = node.get("type")
@@ -210,6 +219,8 @@ def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], fi
         if re.search(r"\b(text|comment|message|note|summary|reason|body)\b", words(key)):
             options += [f"saying \"{v}\"", f"saying {v}", f": {v}", f"because {v}" if "reason" in key else
                         f"that says {v}"]
+    if role and v not in IDIOM_TEXTS:
+        options += role_phrases(role, v) * 2
     return rng.choice(options)
 
 
@@ -246,10 +257,14 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
         name_action(name, rng)
     if plan is not None and action_source is None and rng.random() < VERB_SWAP_RATE:
         action = swap_verb(action, plan, rng)
-    terse = action_source is None and not bare and source == "name" and rng.random() < 0.1  # "cancel booking FL7K2Q"
+    noun_only = profile.noun_only and action_source is None and not bare and rng.random() < NOUN_ONLY_RATE
+    if noun_only:                              # "hotels in Lisbon", "flight status for BA117"
+        action = " ".join(profile.name_words[1:])
+    terse = not noun_only and action_source is None and not bare and source == "name" \
+        and rng.random() < 0.1                 # "cancel booking FL7K2Q"
     if terse:                                  # the verb stays: it is what tells get_x from cancel_x
         action = " ".join(profile.name_words)
-    question = None if terse or bare or source != "name" or rng.random() >= QUESTION_RATE \
+    question = None if noun_only or terse or bare or source != "name" or rng.random() >= QUESTION_RATE \
         else question_action(name, rng)
     action = question or action
     props = profile.schema.get("properties") or {}
@@ -273,12 +288,26 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
                 arguments[key] = filled.value
                 keys = [k for k in keys if k != key]
                 break
+    together = {p.first: p for p in profile.pairs if p.first in keys and p.second in keys
+                and filled_by_key[p.first].text and filled_by_key[p.second].text
+                and not (filled_by_key[p.first].exempt or filled_by_key[p.second].exempt)
+                and rng.random() < PAIR_RATE}
+    keys = [k for k in keys if k not in {p.second for p in together.values()}]
+    roles = sole_roles(props, keys, profile.pairs)
     for i, key in enumerate(keys):
         node = props[key]
         filled = filled_by_key[key]
-        phrase = parameter_phrase(profile, key, node, filled, rng, first=i == 0)
-        at = phrase.rfind(filled.text) if filled.text else -1
         joiner = rng.choice((" ", " ", " ", ", ", " and ")) if i else " "
+        if key in together:                                # "from Boston to Lisbon"
+            pair = together[key]
+            second = filled_by_key[pair.second]
+            before, between, after = pair_phrase(pair, rng)
+            phrases += [(joiner + before, False), (filled.text, True), (between, False), (second.text, True),
+                        (after, False)]
+            arguments[key], arguments[pair.second] = filled.value, second.value
+            continue
+        phrase = parameter_phrase(profile, key, node, filled, rng, first=i == 0, role=roles.get(key))
+        at = phrase.rfind(filled.text) if filled.text else -1
         if at < 0:
             phrases.append((joiner + phrase, False))
         else:
@@ -290,6 +319,8 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     frame = rng.random()
     if terse or bare:
         parts: Parts = [*action_parts, *phrases]
+    elif noun_only:
+        parts = [(rng.choice(NOUN_ONLY_LEADS), False), *action_parts, *phrases, (rng.choice(NOUN_ONLY_TAILS), False)]
     elif question:                                         # "what's the indoor temperature in the basement?"
         parts = [(rng.choice(QUESTION_OPENERS), False), *action_parts, *phrases,
                  (rng.choice(QUESTION_TAILS), False)]
