@@ -401,10 +401,13 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
               help="Fewest steps between validations (more where validating would take over a tenth of the time).")
 @click.option("--learning-rate", default=None, type=click.FloatRange(min=0, min_open=True),
               help="Peak learning rate (default: 2e-3).")
+@click.option("--tool-subsets", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of training examples shown part of the registry (more of them fit in a step).")
 @click.option("--seed", default=0, show_default=True, type=int)
 def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epochs: float, lora_rank: int | None,
              full: bool, freeze_encoder: bool, minutes: float, out_dir: str | None, base: str | None, resume: bool,
-             holdout_file: str | None, eval_every: int, learning_rate: float | None, seed: int) -> None:
+             holdout_file: str | None, eval_every: int, learning_rate: float | None, tool_subsets: float,
+             seed: int) -> None:
     """Fine-tune the model on your own tools (synthesised examples + yours) on this machine."""
     from pathlib import Path
 
@@ -427,7 +430,8 @@ def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epo
         report = workflow.run(specs, out, tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
                               per_tool=examples_per_tool, epochs=epochs, lora_rank=lora_rank,
                               freeze_encoder=freeze_encoder, minutes=minutes, base=base, resume=resume,
-                              eval_every=eval_every, seed=seed, learning_rate=learning_rate, console=console,
+                              eval_every=eval_every, seed=seed, learning_rate=learning_rate,
+                              tool_subsets=tool_subsets, console=console,
                               own_process=True)
     except workflow.FinetuneInputError as err:
         raise _BadInput(str(err)) from None

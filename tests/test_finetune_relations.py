@@ -174,3 +174,24 @@ def test_synthesised_sole_roles_and_noun_only_lookups(examples):
     # the verb-less phrasing is only for lookups: never "transfer" left out this way
     assert not any(ex["query"].lower().startswith("funds") for ex in _single(examples, "transfer_funds"))
 
+
+def test_tool_subsets_keep_the_answer_and_leave_pairs_and_small_lists_whole(examples):
+    from needle_trainer.finetune.subsets import with_tool_subsets
+
+    def names(ex):
+        return [t["function"]["name"] for t in ex["tools"]]
+
+    assert with_tool_subsets(examples, 0.0, seed=1) == list(examples)
+    shown = with_tool_subsets(examples, 1.0, seed=1)
+    assert shown == with_tool_subsets(examples, 1.0, seed=1)           # deterministic
+    for before, after in zip(examples, shown):
+        assert after["query"] == before["query"] and after["calls"] == before["calls"]
+        called = {c["name"] for c in before["calls"]}
+        assert called <= set(names(after))
+        assert [n for n in names(before) if n in names(after)] == names(after)   # order kept
+        if before["meta"]["kind"] == "confusable":
+            assert after is before
+        else:
+            assert 2 <= len(names(after)) <= max(2, len(called), len(names(before)) // 2)
+    with pytest.raises(ValueError, match="share"):
+        with_tool_subsets(examples, 1.5, seed=1)

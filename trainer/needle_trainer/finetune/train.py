@@ -32,6 +32,7 @@ from needle_trainer.checkpoint import Checkpoints
 from needle_trainer.config import LossSection
 from needle_trainer.data.encode import Encoded, Encoder
 from needle_trainer.data.pack import _Row, _write_row, empty_batch
+from needle_trainer.finetune.subsets import with_tool_subsets
 from needle_trainer.finetune import lora
 from needle_trainer.loop import ParamsEvaluator, to_host
 from needle_trainer.losses import class_weights, weighted_cross_entropy
@@ -57,6 +58,7 @@ class FinetuneConfig:
     patience: int = 4                 # evaluations without progress before stopping
     eval_examples: int = 100
     max_new_tokens: int = 128
+    tool_subsets: float = 0.0         # share of training examples shown part of the registry (:mod:`.subsets`)
     seed: int = 0
 
     @property
@@ -273,7 +275,8 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
     loaded = load_model(cfg.base)
     base = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), loaded.params)
     encoder = Encoder()
-    plan = BatchPlan(encoder.encode_many(splits["train"]), cfg.rows, cfg.seed)
+    train = with_tool_subsets(splits["train"], cfg.tool_subsets, cfg.seed) if cfg.tool_subsets else splits["train"]
+    plan = BatchPlan(encoder.encode_many(train), cfg.rows, cfg.seed)
     total = max(1, math.ceil(cfg.epochs * plan.per_epoch))
     horizon = Horizon(total, cfg.minutes, cfg.eval_every)
     tx, state = initial_state(base, cfg.lora_rank, cfg.freeze_encoder, cfg.seed)

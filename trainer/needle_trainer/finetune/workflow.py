@@ -67,8 +67,8 @@ def _read_splits(out: Path) -> dict[str, list[dict]]:
 def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None = None,
         holdout_file: str | None = None, per_tool: int = 150, epochs: float = 3.0, lora_rank: int | None = None,
         freeze_encoder: bool = False, minutes: float | None = 20.0, base: str | None = None, resume: bool = False,
-        eval_every: int = 50, seed: int = 0, learning_rate: float | None = None, console: Console | None = None,
-        on_event: Callable[[dict[str, Any]], None] | None = None, own_process: bool = False) -> dict[str, Any]:
+        eval_every: int = 50, seed: int = 0, learning_rate: float | None = None, tool_subsets: float = 0.0,
+        console: Console | None = None, on_event: Callable[[dict[str, Any]], None] | None = None, own_process: bool = False) -> dict[str, Any]:
     """Everything ``needle-router finetune`` does; returns the report.
 
     ``on_event`` (for callers without a terminal, like the playground server) receives phase
@@ -82,7 +82,8 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
         report = _run(specs, Path(out), tools_file=tools_file, data_file=data_file, holdout_file=holdout_file,
                       per_tool=per_tool, epochs=epochs, lora_rank=lora_rank, freeze_encoder=freeze_encoder,
                       minutes=minutes, base=base, resume=resume, eval_every=eval_every, seed=seed,
-                      learning_rate=learning_rate, console=console or Console(stderr=True), emit=emit,
+                      learning_rate=learning_rate, tool_subsets=tool_subsets,
+                      console=console or Console(stderr=True), emit=emit,
                       own_process=own_process)
     except BaseException as err:
         emit({"phase": "error", "message": str(err) or type(err).__name__})
@@ -95,7 +96,7 @@ def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str
 def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None,
          holdout_file: str | None, per_tool: int, epochs: float, lora_rank: int | None, freeze_encoder: bool,
          minutes: float | None, base: str | None, resume: bool, eval_every: int, seed: int, learning_rate: float | None,
-         console: Console, emit: Callable[[dict[str, Any]], None], own_process: bool) -> dict[str, Any]:
+         tool_subsets: float, console: Console, emit: Callable[[dict[str, Any]], None], own_process: bool) -> dict[str, Any]:
     started = time.perf_counter()
     keep_freed_memory_for_cpu_training(keep_all=own_process)   # first: before anything starts JAX's threads
     has_run = (out / "data" / "train.jsonl").exists()
@@ -127,7 +128,7 @@ def _run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: st
                                      scored + min(DECISION_EXAMPLES, len(splits["validation"])), console)
     cfg = FinetuneConfig(out_dir=str(out), base=base, lora_rank=lora_rank, freeze_encoder=freeze_encoder,
                          epochs=epochs, minutes=train_minutes,
-                         eval_every=eval_every, seed=seed, learning_rate=learning_rate)
+                         eval_every=eval_every, seed=seed, learning_rate=learning_rate, tool_subsets=tool_subsets)
     console.print(f"training on {len(splits['train']):,} examples ({len(splits['validation'])} validation, "
                   f"{len(splits['test'])} test); method: {method_name(lora_rank, freeze_encoder)}")
     emit({"phase": "training", "examples": {k: len(v) for k, v in splits.items()}})
