@@ -401,8 +401,8 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
               help="Fewest steps between validations (more where validating would take over a tenth of the time).")
 @click.option("--learning-rate", default=None, type=click.FloatRange(min=0, min_open=True),
               help="Peak learning rate (default: 2e-3).")
-@click.option("--tool-subsets", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Share of training examples shown part of the registry (more of them fit in a step).")
+@click.option("--tool-subsets", default=0.75, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of training examples shown part of the registry, so more fit in a step (0: all whole).")
 @click.option("--seed", default=0, show_default=True, type=int)
 def finetune(tools_file: str, data_file: str | None, examples_per_tool: int, epochs: float, lora_rank: int | None,
              full: bool, freeze_encoder: bool, minutes: float, out_dir: str | None, base: str | None, resume: bool,

@@ -195,3 +195,14 @@ def test_tool_subsets_keep_the_answer_and_leave_pairs_and_small_lists_whole(exam
             assert 2 <= len(names(after)) <= max(2, len(called), len(names(before)) // 2)
     with pytest.raises(ValueError, match="share"):
         with_tool_subsets(examples, 1.5, seed=1)
+
+
+def test_tool_subsets_pack_more_examples_into_a_step(examples):
+    from needle_trainer.data.encode import Encoder
+    from needle_trainer.finetune.subsets import with_tool_subsets
+    from needle_trainer.finetune.train import BatchPlan
+
+    encoder = Encoder()
+    whole = BatchPlan(encoder.encode_many(examples), rows=8, seed=0)
+    parts = BatchPlan(encoder.encode_many(with_tool_subsets(examples, 0.75, seed=0)), rows=8, seed=0)
+    assert parts.per_epoch < 0.8 * whole.per_epoch, (parts.per_epoch, whole.per_epoch)

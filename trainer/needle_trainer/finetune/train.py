@@ -58,7 +58,7 @@ class FinetuneConfig:
     patience: int = 4                 # evaluations without progress before stopping
     eval_examples: int = 100
     max_new_tokens: int = 128
-    tool_subsets: float = 0.0         # share of training examples shown part of the registry (:mod:`.subsets`)
+    tool_subsets: float = 0.75        # share of training examples shown part of the registry (:mod:`.subsets`)
     seed: int = 0
 
     @property
