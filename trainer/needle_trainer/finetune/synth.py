@@ -2,8 +2,9 @@
 
 Every example shows the user's whole registry, in a shuffled order: a tuned model's router
 shows it all (its ``top_k`` is the registry's size), so the model never has to notice that a
-tool is missing from the list, and a small model's capacity goes to the registry itself. Each
-example is one of:
+tool is missing from the list, and a small model's capacity goes to the registry itself
+(training shows most of them part of it, the answer's tools kept, to fit more in a step:
+:mod:`.subsets`). Each example is one of:
 
 * ``single``: one call, ``per_tool`` per tool, phrased from the tool's name, description and
   parameters (:mod:`.templates`) or with the data engine's generic pattern;
