@@ -120,7 +120,13 @@ def test_resume_reads_the_base_scores_back(tuned, tmp_path):
     assert res.exit_code == 0, res.output
     assert "scoring the base model" not in res.output and "scoring the tuned model" in res.output
     first, second = (json.loads((d / "report.json").read_text()) for d in (out, again))
-    assert second["base"] == first["base"] and second["summary"]["steps"] == first["summary"]["steps"]
+    assert second["base"] == first["base"]
+    # resumed, not restarted: a run that ended its epochs or stalled has nothing left to do; one
+    # stopped by the time limit (a slow or busy machine) may go on from its step with a fresh limit
+    if first["summary"]["stop"] == "time_limit":
+        assert second["summary"]["steps"] >= first["summary"]["steps"]
+    else:
+        assert second["summary"]["steps"] == first["summary"]["steps"]
 
 
 def test_existing_output_needs_resume(tuned):
