@@ -14,7 +14,8 @@ pytest.importorskip("faker")
 from needle_router.tools import to_tool_specs  # noqa: E402
 from needle_trainer.finetune.data import synthesize  # noqa: E402
 from needle_trainer.finetune.relations import (ParameterPair, noun_only_tools, pair_phrase,  # noqa: E402
-                                               parameter_pairs, parameter_role, sole_roles)
+                                               parameter_pairs, parameter_role, parameter_roles,
+                                               sole_roles)
 
 
 def transfer_funds(from_account: str, to_account: str, amount: float) -> dict:
@@ -115,13 +116,13 @@ def test_roles_from_names_formats_and_descriptions():
 
 def test_sole_roles_only_where_the_preposition_is_unambiguous():
     props = PROPS["list_invoices"]
-    pairs = parameter_pairs(props)
-    assert sole_roles(props, ["start_date", "end_date"], pairs) == {}          # two dates: labels tell them apart
-    assert sole_roles(props, ["start_date", "min_amount"], pairs) == {"start_date": "date", "min_amount": "min"}
-    assert sole_roles(props, ["end_date"], pairs) == {}                        # alone it would read as the start
-    assert sole_roles(PROPS["schedule_meeting"], ["title", "date", "time"], []) == {"date": "date", "time": "time"}
+    pairs, roles = parameter_pairs(props), parameter_roles(props)
+    assert sole_roles(roles, ["start_date", "end_date"], pairs) == {}          # two dates: labels tell them apart
+    assert sole_roles(roles, ["start_date", "min_amount"], pairs) == {"start_date": "date", "min_amount": "min"}
+    assert sole_roles(roles, ["end_date"], pairs) == {}                        # alone it would read as the start
+    assert sole_roles(parameter_roles(PROPS["schedule_meeting"]), ["title", "date", "time"], []) == {"date": "date", "time": "time"}
     two_dates = {"date": {"type": "string"}, "due_date": {"type": "string"}}
-    assert sole_roles(two_dates, ["date", "due_date"], []) == {}
+    assert sole_roles(parameter_roles(two_dates), ["date", "due_date"], []) == {}
 
 
 def test_noun_only_only_for_a_lookup_whose_object_is_its_own():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,17 +145,18 @@ def parameter_role(key: str, node: Mapping[str, Any]) -> str | None:
     return None
 
 
-def sole_roles(profile_props: Mapping[str, Any], chosen: Sequence[str],
-               pairs: Sequence[ParameterPair]) -> dict[str, str]:
+def parameter_roles(properties: Mapping[str, Any]) -> dict[str, str]:
+    """Each parameter's role, for those that have one (computed once per tool)."""
+    roles = {k: parameter_role(k, node) for k, node in properties.items()}
+    return {k: r for k, r in roles.items() if r}
+
+
+def sole_roles(roles: Mapping[str, str], chosen: Sequence[str], pairs: Sequence[ParameterPair]) -> dict[str, str]:
     """The chosen parameters that are the only one of their role in the request (and not a
     pair's second member: "on June 3" alone reads as the departure, not the return)."""
     seconds = {p.second for p in pairs}
-    roles = {k: parameter_role(k, profile_props[k]) for k in chosen}
-    counts: dict[str, int] = {}
-    for role in roles.values():
-        if role:
-            counts[role] = counts.get(role, 0) + 1
-    return {k: r for k, r in roles.items() if r and counts[r] == 1 and k not in seconds}
+    counts = Counter(roles[k] for k in chosen if k in roles)
+    return {k: roles[k] for k in chosen if k in roles and counts[roles[k]] == 1 and k not in seconds}
 
 
 def role_phrases(role: str, value_text: str) -> list[str]:

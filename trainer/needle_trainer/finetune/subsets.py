@@ -14,12 +14,10 @@ whole.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-
-def _tool_name(tool: Mapping[str, Any]) -> str:
-    return (tool.get("function") or tool)["name"]
+from needle_trainer.evaluation.retrieval import tool_name
 
 
 def with_tool_subsets(examples: Sequence[dict[str, Any]], share: float, seed: int) -> list[dict[str, Any]]:
@@ -32,12 +30,12 @@ def with_tool_subsets(examples: Sequence[dict[str, Any]], share: float, seed: in
     for example in examples:
         tools = list(example["tools"])
         called = {c["name"] for c in example["calls"]}
-        draw = rng.random()
-        if draw >= share or len(tools) < 4 or (example.get("meta") or {}).get("kind") == "confusable":
+        if rng.random() >= share or len(tools) < 4 or (example.get("meta") or {}).get("kind") == "confusable":
             out.append(example)
             continue
-        others = [t for t in tools if _tool_name(t) not in called]
+        others = [t for t in tools if tool_name(t) not in called]
         shown = rng.randint(2, max(2, len(tools) // 2))
-        kept = {id(t) for t in rng.sample(others, max(0, min(len(others), shown - (len(tools) - len(others)))))}
-        out.append({**example, "tools": [t for t in tools if _tool_name(t) in called or id(t) in kept]})
+        n_others = max(0, min(len(others), shown - (len(tools) - len(others))))
+        kept = {id(t) for t in rng.sample(others, n_others)}
+        out.append({**example, "tools": [t for t in tools if tool_name(t) in called or id(t) in kept]})
     return out

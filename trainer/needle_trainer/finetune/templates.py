@@ -32,7 +32,8 @@ from needle_trainer.finetune.natural import (
 )
 from needle_trainer.finetune.paraphrase import (ToolPhrasing, dropped_object_request, setter_request,
                                                 status_question_request, swap_verb)
-from needle_trainer.finetune.relations import ParameterPair, pair_phrase, parameter_pairs, role_phrases, sole_roles
+from needle_trainer.finetune.relations import (ParameterPair, pair_phrase, parameter_pairs, parameter_roles,
+                                               role_phrases, sole_roles)
 
 PREFIXES = ("", "", "", "", "please ", "can you ", "could you ", "i need to ", "i want to ", "i'd like to ",
             "help me ", "hey, ", "go ahead and ", "would you ", "can you please ", "pls ", "quick one: ",
@@ -155,6 +156,7 @@ class ToolProfile:
     shared_enums: frozenset[str] = frozenset()   # enum parameters whose values another parameter shares
     unit_counts: dict[str, int] | None = None
     pairs: tuple[ParameterPair, ...] = ()     # parameters said together ("from A to B")
+    roles: dict[str, str] | None = None       # parameters with a preposition of their own ("on", "in")
     phrasing: ToolPhrasing | None = None      # set per registry (:func:`.paraphrase.plan_registry`)
     noun_only: bool = False                   # set per registry (:func:`.relations.noun_only_tools`)
 
@@ -175,7 +177,7 @@ class ToolProfile:
         return cls(spec, schema, description_actions(spec.description),
                    {k: _label_forms(k, n) for k, n in props.items()}, units, vocab,
                    frozenset(spec.parameters.get("required", [])), shared, counts,
-                   tuple(parameter_pairs(props)))
+                   tuple(parameter_pairs(props)), parameter_roles(props))
 
     @property
     def name_words(self) -> list[str]:
@@ -293,7 +295,7 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
                 and not (filled_by_key[p.first].exempt or filled_by_key[p.second].exempt)
                 and rng.random() < PAIR_RATE}
     keys = [k for k in keys if k not in {p.second for p in together.values()}]
-    roles = sole_roles(props, keys, profile.pairs)
+    roles = sole_roles(profile.roles or {}, keys, profile.pairs)
     for i, key in enumerate(keys):
         node = props[key]
         filled = filled_by_key[key]
