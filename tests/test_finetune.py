@@ -153,6 +153,20 @@ def _small_run(tmp_path):
     return specs, splits
 
 
+def test_resuming_a_stalled_run_trains_no_further(tmp_path):
+    """Early stopping holds across --resume: a run that stopped for lack of progress is done."""
+    from needle_trainer.finetune.train import FinetuneConfig, finetune
+
+    specs, splits = _small_run(tmp_path)
+    cfg = FinetuneConfig(out_dir=str(tmp_path / "out"), base="needle-tiny", epochs=50, eval_every=2,
+                         eval_share=None, minutes=None, eval_examples=4, patience=2,
+                         learning_rate=1e-12)  # a rate this small cannot move validation: it stalls
+    first = finetune(specs, splits, cfg)
+    assert first["stop"] == "no_progress" and first["steps"] < first["total_steps"]
+    second = finetune(specs, splits, cfg, resume=True)
+    assert second["stop"] == "no_progress" and second["steps"] == first["steps"]
+
+
 def test_interrupt_keeps_the_best_weights_and_resume_continues(tmp_path):
     from needle_router.model.loading import load_model
     from needle_trainer.finetune.train import FinetuneConfig, finetune

@@ -325,11 +325,13 @@ def finetune(specs: Sequence[ToolSpec], splits: Mapping[str, list[dict]], cfg: F
         record["history"][-1].update(train_loss=train_loss, learning_rate=lr)
         return {"validation_exact_match": exact, "train_loss": train_loss}
     due = record.get("next_eval", step + cfg.eval_every)
+    if record["bad_evals"] >= cfg.patience:
+        stop = "no_progress"                 # a resumed run that had stalled stays stopped
     try:
         if step == 0 and not record["history"]:
             evaluate(0)  # the base model's score, and a loadable output from the start
         interval_start = step
-        while step < horizon.steps:
+        while stop == "epochs" and step < horizon.steps:
             lr = learning_rate(step, horizon.steps, cfg.lr)
             state, metrics = step_fn(state, plan.batch(step), jnp.float32(lr))
             step += 1
