@@ -191,11 +191,12 @@ def _generator(params: Any, config: ModelConfig) -> Generator:
     return gen
 
 
-def _calls(tokens: Sequence[int], specs: Sequence[ToolSpec], tokenizer: NeedleTokenizer) -> list[dict[str, Any]]:
+def _calls(tokens: Sequence[int], specs: Sequence[ToolSpec], tokenizer: NeedleTokenizer,
+           query: str | None = None) -> list[dict[str, Any]]:
     """The decoded calls as ``{"name": user name, "arguments": validated dict}``, parsed exactly
-    as :class:`NeedleRouter` parses them (malformed or invalid calls, possible only without the
-    grammar, are dropped)."""
-    calls, _errors = parse_answer(tokens, specs, tokenizer.vocab_bytes())
+    as :class:`NeedleRouter` parses them by default (malformed or invalid calls, possible only
+    without the grammar, are dropped; so are optional arguments the query gives no ground for)."""
+    calls, _errors = parse_answer(tokens, specs, tokenizer.vocab_bytes(), query)
     return [{"name": c.name, "arguments": c.arguments} for c in calls]
 
 
@@ -234,7 +235,7 @@ class _Request:
         self.max_new_tokens = _budget(max_new_tokens)
         self.constrained = bool(constrained)
         self.specs = parse_tools(tools)
-        text = _clean_query(query)
+        text = self.query = _clean_query(query)
         self.encoder_ids = encoder_input(query_tokens(tokenizer, text),
                                          [tool_tokens(tokenizer, s) for s in self.specs])
 
@@ -250,7 +251,7 @@ class _Request:
         return gen.tokens
 
     def pieces(self) -> Iterator[str]:
-        yield from _pieces(_calls(self.decode(), self.specs, self.tokenizer))
+        yield from _pieces(_calls(self.decode(), self.specs, self.tokenizer, self.query))
 
 
 def generate(

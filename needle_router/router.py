@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, validate_call
 
 from needle_router.calibration import Calibration
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
+from needle_router.decoding.grounding import drop_ungrounded
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.decoding.whitespace import strip_free_text
 from needle_router.engine import Binding, Decoded, Engine, Request, get_engine
@@ -142,6 +143,8 @@ class NeedleRouter:
         max_batch: most queries decoded together.
         max_new_tokens: answer budget in tokens (the grammar always finishes within it).
         batch_wait_ms: how long a query waits for others to share its batch.
+        ground_optional: drop optional arguments the query gives no ground for (a mode, a
+            flag or a text it never mentions; :mod:`needle_router.decoding.grounding`).
     """
 
     def __init__(
@@ -155,6 +158,7 @@ class NeedleRouter:
         max_batch: int = 32,
         max_new_tokens: int = 256,
         batch_wait_ms: float = 2.0,
+        ground_optional: bool = True,
     ) -> None:
         if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
             raise ToolSpecError(f"tools must be a list, got {type(tools).__name__}")
@@ -168,6 +172,7 @@ class NeedleRouter:
         self.specs: list[ToolSpec] = specs
         self._by_name = {s.name: s for s in specs}
         self.min_confidence = min_confidence
+        self.ground_optional = bool(ground_optional)
         self.max_batch = max_batch
         self.engine: Engine = get_engine(model)
         # Raw answer probability -> P(right), as fitted on held-out data for these weights.
@@ -294,7 +299,7 @@ class NeedleRouter:
     # --- decoding the answer -------------------------------------------------------------------
     def _result(self, text: str, truncated: bool, t0: float, decoded: Decoded) -> RouteResult:
         gen = decoded.generation
-        calls, errors = self._parse(gen.tokens)
+        calls, errors = self._parse(gen.tokens, text)
         confidence = self.calibration.apply(
             _confidence(gen.tokens, gen.logprobs, self.engine.tokenizer.vocab_bytes()))
         abstained = False
@@ -313,15 +318,17 @@ class NeedleRouter:
             no_call_probability=decoded.no_call_probability,
         )
 
-    def _parse(self, tokens: Sequence[int]) -> tuple[list[ToolCall], list[str]]:
-        return parse_answer(tokens, self.specs, self.engine.tokenizer.vocab_bytes())
+    def _parse(self, tokens: Sequence[int], query: str) -> tuple[list[ToolCall], list[str]]:
+        return parse_answer(tokens, self.specs, self.engine.tokenizer.vocab_bytes(),
+                            query if self.ground_optional else None)
 
 
-def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec],
-                 vocab_bytes: Sequence[bytes]) -> tuple[list[ToolCall], list[str]]:
+def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: Sequence[bytes],
+                 query: str | None = None) -> tuple[list[ToolCall], list[str]]:
     """Generated ids -> (validated calls with the users' tool names, why other calls were
     dropped). Under the grammar nothing is ever dropped; without it, malformed or invalid
-    calls are reported instead of raised."""
+    calls are reported instead of raised. With ``query``, optional arguments it gives no
+    ground for are left out (:func:`~needle_router.decoding.grounding.drop_ungrounded`)."""
     calls: list[ToolCall] = []
     errors: list[str] = []
     try:
@@ -336,6 +343,8 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec],
             if spec is None:
                 raise OutputParseError(f"unknown tool {call.internal_name!r}")
             args = spec.validate_arguments(strip_free_text(call.arguments, spec.parameters), fill_defaults=False)
+            if query is not None:
+                args = drop_ungrounded(args, spec.parameters, query)
         except (OutputParseError, ToolSpecError) as exc:
             errors.append(str(exc))
             continue

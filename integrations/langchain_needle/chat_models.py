@@ -85,6 +85,7 @@ class NeedleChat(BaseChatModel):
     min_confidence: float | None = None
     max_new_tokens: int = 256
     max_batch: int = 32
+    ground_optional: bool = Field(default=True, description="drop optional arguments the query never mentions")
 
     model_config = ConfigDict(protected_namespaces=())
     _routers: OrderedDict = PrivateAttr(default_factory=OrderedDict)
@@ -132,7 +133,7 @@ class NeedleChat(BaseChatModel):
                 return router
         router = NeedleRouter(tools or [], model, top_k=self.top_k, constrained=self.constrained,
                               min_confidence=self.min_confidence, max_new_tokens=self.max_new_tokens,
-                              max_batch=self.max_batch)
+                              max_batch=self.max_batch, ground_optional=self.ground_optional)
         with self._lock:
             self._routers[key] = router
             while len(self._routers) > _ROUTERS_PER_MODEL:

@@ -1,0 +1,107 @@
+"""Drop optional arguments that nothing in the query asked for.
+
+A small model fills optional parameters on its own: ``"mode": "auto"`` for "set the thermostat
+to 21 degrees", ``"nonstop_only": true`` for a plain flight search, a return date copied from
+the departure date. The grammar cannot tell: each is a valid value. The query can: an optional
+argument stays only when the query gives it ground, by kind of value:
+
+- free text: the value is a piece of the query, or every content word of it is one of the query's;
+- a value from an ``enum``: one of its words is in the query ("heat mode" grounds ``"heat"``);
+- a boolean: a word of the parameter's name is ("nonstop" grounds ``nonstop_only``);
+- free text equal to an earlier argument's value is dropped unless the query says it twice.
+
+Required arguments are never dropped (the call would stop validating), and neither are numbers
+(a query's "half an hour" is a model's ``30``), nested objects, arrays, or strings with a
+``format`` or ``pattern`` (a date the model rewrote is not a piece of the query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from needle_router.lexical import terms
+
+MIN_STEM = 5  # words this long match by prefix ("shuffl" / "shuffle"); shorter ones exactly
+
+
+def _casefold_spaces(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+class QueryGround:
+    """What a query says, in the forms the checks compare against."""
+
+    def __init__(self, query: str) -> None:
+        self.text = _casefold_spaces(query)
+        self.words = set(terms(query))
+
+    def holds_word(self, word: str) -> bool:
+        """The word, or one sharing its stem ("shuffl" from "shuffling" and "shuffle")."""
+        if word in self.words:
+            return True
+        return len(word) >= MIN_STEM and any(
+            len(w) >= MIN_STEM and (w.startswith(word) or word.startswith(w)) for w in self.words)
+
+    def holds_text(self, value: str) -> bool:
+        folded = _casefold_spaces(value)
+        if folded and folded in self.text:
+            return True
+        words = terms(value)
+        return bool(words) and all(self.holds_word(w) for w in words)
+
+    def holds_any_word(self, text: str) -> bool:
+        return any(self.holds_word(w) for w in terms(text))
+
+    def count(self, value: str) -> int:
+        folded = _casefold_spaces(value)
+        return self.text.count(folded) if folded else 0
+
+
+def _kind(schema: Mapping[str, Any]) -> str | None:
+    """``"enum"``, ``"text"`` (free text) or ``"bool"``; None for what the checks leave alone."""
+    if "anyOf" in schema:  # Optional[X] from pydantic: X or null
+        branches = [b for b in schema["anyOf"] if isinstance(b, Mapping) and b.get("type") != "null"]
+        return _kind(branches[0]) if len(branches) == 1 else None
+    if isinstance(schema.get("enum"), list):
+        return "enum" if all(isinstance(v, str) for v in schema["enum"]) else None
+    kind = schema.get("type")
+    if kind == "boolean":
+        return "bool"
+    if kind == "string" and not any(k in schema for k in ("format", "pattern")):
+        return "text"
+    return None
+
+
+def _grounded(key: str, value: Any, kind: str, ground: QueryGround) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool) and ground.holds_any_word(key)
+    if not isinstance(value, str):
+        return True
+    if kind == "enum":
+        return ground.holds_any_word(value) or ground.holds_text(value)
+    return ground.holds_text(value)
+
+
+def drop_ungrounded(arguments: Mapping[str, Any], parameters: Mapping[str, Any], query: str) -> dict[str, Any]:
+    """``arguments`` without the optional top-level ones the query gives no ground for."""
+    props = parameters.get("properties") or {}
+    required = set(parameters.get("required") or ())
+    ground = QueryGround(query)
+    taken = {_casefold_spaces(v) for k, v in arguments.items() if k in required and isinstance(v, str)}
+    kept: dict[str, Any] = {}
+    for key, value in arguments.items():
+        schema = props.get(key)
+        kind = _kind(schema) if isinstance(schema, Mapping) else None
+        if key in required or kind is None:
+            kept[key] = value
+            continue
+        if not _grounded(key, value, kind, ground):
+            continue
+        if kind == "text" and isinstance(value, str):
+            folded = _casefold_spaces(value)
+            if folded in taken and ground.count(value) < 2:
+                continue  # the span another argument already took, said once
+            taken.add(folded)
+        kept[key] = value
+    return kept

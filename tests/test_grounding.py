@@ -1,0 +1,89 @@
+"""Optional arguments the query gives no ground for are dropped when an answer is parsed; required
+ones, numbers, formatted strings and nested values are never touched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from needle_router.decoding.calls import target_tokens
+from needle_router.decoding.grounding import drop_ungrounded
+from needle_router.router import parse_answer
+from needle_router.tokenizer import default_tokenizer
+from needle_router.tools import to_tool_specs
+
+FLIGHTS = {
+    "type": "object",
+    "properties": {
+        "origin": {"type": "string"},
+        "destination": {"type": "string"},
+        "departure_date": {"type": "string"},
+        "return_date": {"type": "string"},
+        "passengers": {"type": "integer"},
+        "cabin": {"type": "string", "enum": ["economy", "premium_economy", "business"]},
+        "nonstop_only": {"type": "boolean"},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "by": {"type": "string", "format": "date"},
+        "travellers": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["origin", "destination", "departure_date"],
+}
+
+
+def test_what_the_query_never_mentions_is_dropped():
+    args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", "cabin": "business",
+            "nonstop_only": True, "note": "window seat"}
+    assert drop_ungrounded(args, FLIGHTS, "flights JFK to LAX on June 3") == {
+        "origin": "JFK", "destination": "LAX", "departure_date": "June 3"}
+
+
+def test_what_the_query_says_is_kept():
+    query = "Any NONSTOP flights JFK to LAX on June 3, premium economy, note: window seat please"
+    args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", "cabin": "premium_economy",
+            "nonstop_only": False, "note": "Window  seat"}
+    assert drop_ungrounded(args, FLIGHTS, query) == args
+
+
+def test_stemmed_words_ground_enums_and_flags():
+    schema = {"type": "object", "properties": {
+        "mode": {"type": "string", "enum": ["heat", "cool", "auto"]},
+        "shuffle": {"type": "boolean"}}}
+    assert drop_ungrounded({"mode": "cool", "shuffle": True}, schema, "cooling please, and shuffling") == {
+        "mode": "cool", "shuffle": True}
+    assert drop_ungrounded({"mode": "auto", "shuffle": True}, schema, "set it to 21 degrees") == {}
+
+
+def test_a_span_another_argument_took_is_not_repeated_unless_said_twice():
+    args = {"origin": "JFK", "destination": "LAX", "departure_date": "next Friday", "return_date": "next friday"}
+    assert "return_date" not in drop_ungrounded(args, FLIGHTS, "JFK to LAX next Friday")
+    assert drop_ungrounded(args, FLIGHTS, "JFK to LAX next Friday, back next Friday") == args
+
+
+@pytest.mark.parametrize("key, value", [("passengers", 4), ("by", "2025-06-03"), ("travellers", ["Ann"]),
+                                        ("origin", "Atlantis")])
+def test_numbers_formats_arrays_and_required_values_are_left_alone(key, value):
+    args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", key: value}
+    assert drop_ungrounded(args, FLIGHTS, "JFK to LAX June 3") == args
+
+
+def test_text_in_other_scripts_is_matched_as_text():
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    assert drop_ungrounded({"city": "東京"}, schema, "東京のホテル") == {"city": "東京"}
+    assert drop_ungrounded({"city": "大阪"}, schema, "東京のホテル") == {}
+
+
+def _parse(arguments: dict, query: str | None) -> dict:
+    spec = to_tool_specs([{"name": "search_flights", "description": "Search flights.", "parameters": FLIGHTS}])[0]
+    tokenizer = default_tokenizer()
+    text = json.dumps(arguments, separators=(",", ":"))
+    calls, errors = parse_answer(target_tokens(tokenizer, [(spec.internal_name, text)]), [spec],
+                                 tokenizer.vocab_bytes(), query)
+    assert not errors
+    return calls[0].arguments
+
+
+def test_parsing_with_the_query_grounds_and_without_it_keeps_everything():
+    args = {"origin": "Boston", "destination": "Lisbon", "departure_date": "June 3", "cabin": "economy"}
+    assert _parse(args, "Boston to Lisbon on June 3") == {k: v for k, v in args.items() if k != "cabin"}
+    assert _parse(args, None) == args
