@@ -1,5 +1,5 @@
 """Optional arguments the query gives no ground for are dropped when an answer is parsed; required
-ones, numbers, formatted strings and nested values are never touched."""
+ones, formatted strings and nested values are never touched, numbers only when taken from a date."""
 
 from __future__ import annotations
 
@@ -60,9 +60,18 @@ def test_a_span_another_argument_took_is_not_repeated_unless_said_twice():
     assert drop_ungrounded(args, FLIGHTS, "JFK to LAX next Friday, back next Friday") == args
 
 
+@pytest.mark.parametrize("query, kept", [
+    ("flights JFK to LAX on June 3", False), ("JFK to LAX, 3rd June", False),
+    ("JFK to LAX 2025-06-03", False), ("JFK to LAX at 10:03", False), ("JFK to LAX June 3 for 3", True),
+    ("JFK to LAX for three of us", True), ("JFK to LAX", True)])
+def test_a_number_the_query_holds_only_in_a_date_is_dropped(query, kept):
+    args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", "passengers": 3}
+    assert ("passengers" in drop_ungrounded(args, FLIGHTS, query)) is kept
+
+
 @pytest.mark.parametrize("key, value", [("passengers", 4), ("by", "2025-06-03"), ("travellers", ["Ann"]),
                                         ("origin", "Atlantis")])
-def test_numbers_formats_arrays_and_required_values_are_left_alone(key, value):
+def test_other_numbers_formats_arrays_and_required_values_are_left_alone(key, value):
     args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", key: value}
     assert drop_ungrounded(args, FLIGHTS, "JFK to LAX June 3") == args
 

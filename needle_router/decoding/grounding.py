@@ -8,21 +8,30 @@ argument stays only when the query gives it ground, by kind of value:
 - free text: the value is a piece of the query, or every content word of it is one of the query's;
 - a value from an ``enum``: one of its words is in the query ("heat mode" grounds ``"heat"``);
 - a boolean: a word of the parameter's name is ("nonstop" grounds ``nonstop_only``);
-- free text equal to an earlier argument's value is dropped unless the query says it twice.
+- free text equal to another argument's value is dropped unless the query says it twice;
+- a number the query holds only as part of a date or time ("June 3", "2025-11-01", "10:30") is
+  dropped: ``"passengers": 3`` was taken from the date. Any other number stays, whether the
+  query holds it or not (its "half an hour" is a model's ``30``).
 
-Required arguments are never dropped (the call would stop validating), and neither are numbers
-(a query's "half an hour" is a model's ``30``), nested objects, arrays, or strings with a
-``format`` or ``pattern`` (a date the model rewrote is not a piece of the query).
+Required arguments are never dropped (the call would stop validating), and neither are nested
+objects, arrays, or strings with a ``format`` or ``pattern`` (a date the model rewrote is not a
+piece of the query).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from needle_router.lexical import terms
 
 MIN_STEM = 5  # words this long match by prefix ("shuffl" / "shuffle"); shorter ones exactly
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_MONTHS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
+    "august september october november december".split())
+_DATE_JOINERS = "-/:"
 
 
 def _casefold_spaces(text: str) -> str:
@@ -53,13 +62,30 @@ class QueryGround:
     def holds_any_word(self, text: str) -> bool:
         return any(self.holds_word(w) for w in terms(text))
 
+    def number_only_in_dates(self, value: float) -> bool:
+        """The query holds ``value`` as a number, and only inside dates or times."""
+        found = dated = 0
+        for match in _NUMBER.finditer(self.text):
+            if float(match.group()) != value:
+                continue
+            found += 1
+            start, end = match.span()
+            joined = (start >= 2 and self.text[start - 1] in _DATE_JOINERS and self.text[start - 2].isdigit()) or (
+                end + 1 < len(self.text) and self.text[end] in _DATE_JOINERS and self.text[end + 1].isdigit())
+            before = self.text[:start].split()[-1:]
+            after = re.sub(r"^(st|nd|rd|th)\b", "", self.text[end:]).split()[:1]
+            beside_month = any(w.strip(",.") in _MONTHS for w in before + after)
+            dated += joined or beside_month
+        return found > 0 and dated == found
+
     def count(self, value: str) -> int:
         folded = _casefold_spaces(value)
         return self.text.count(folded) if folded else 0
 
 
 def _kind(schema: Mapping[str, Any]) -> str | None:
-    """``"enum"``, ``"text"`` (free text) or ``"bool"``; None for what the checks leave alone."""
+    """``"enum"``, ``"text"`` (free text), ``"bool"`` or ``"number"``; None for what the checks
+    leave alone."""
     if "anyOf" in schema:  # Optional[X] from pydantic: X or null
         branches = [b for b in schema["anyOf"] if isinstance(b, Mapping) and b.get("type") != "null"]
         return _kind(branches[0]) if len(branches) == 1 else None
@@ -68,6 +94,8 @@ def _kind(schema: Mapping[str, Any]) -> str | None:
     kind = schema.get("type")
     if kind == "boolean":
         return "bool"
+    if kind in ("number", "integer"):
+        return "number"
     if kind == "string" and not any(k in schema for k in ("format", "pattern")):
         return "text"
     return None
@@ -76,6 +104,8 @@ def _kind(schema: Mapping[str, Any]) -> str | None:
 def _grounded(key: str, value: Any, kind: str, ground: QueryGround) -> bool:
     if kind == "bool":
         return isinstance(value, bool) and ground.holds_any_word(key)
+    if kind == "number":
+        return isinstance(value, bool) or not isinstance(value, (int, float)) or not ground.number_only_in_dates(value)
     if not isinstance(value, str):
         return True
     if kind == "enum":
