@@ -70,7 +70,7 @@ def test_a_number_the_query_holds_only_in_a_date_is_dropped(query, kept):
 
 
 @pytest.mark.parametrize("key, value", [("passengers", 4), ("by", "2025-06-03"), ("travellers", ["Ann"]),
-                                        ("origin", "Atlantis")])
+                                        ("origin", "Atlantis"), ("nonstop_only", "yes")])
 def test_other_numbers_formats_arrays_and_required_values_are_left_alone(key, value):
     args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", key: value}
     assert drop_ungrounded(args, FLIGHTS, "JFK to LAX June 3") == args

@@ -103,7 +103,7 @@ def _kind(schema: Mapping[str, Any]) -> str | None:
 
 def _grounded(key: str, value: Any, kind: str, ground: QueryGround) -> bool:
     if kind == "bool":
-        return isinstance(value, bool) and ground.holds_any_word(key)
+        return not isinstance(value, bool) or ground.holds_any_word(key)
     if kind == "number":
         return isinstance(value, bool) or not isinstance(value, (int, float)) or not ground.number_only_in_dates(value)
     if not isinstance(value, str):
