@@ -152,14 +152,18 @@ def _tool_error(err: Exception, starts: list[tuple[str, int]]) -> str:
 @click.option("--model", "-m", default=None, help=MODEL_HELP)
 @click.option("--json", "as_json", is_flag=True,
               help="Print the RouteResult as one JSON object on stdout (and nothing else).")
-@click.option("--top-k", "-k", default=8, show_default=True, type=click.IntRange(min=1),
-              help="With more tools than this, only the K most relevant are shown to the model.")
+@click.option("--top-k", "-k", default=None, type=click.IntRange(min=1),
+              help="With more tools than this, only the K most relevant are shown to the model. "
+                   "Default: 8, or as many as a fine-tuned model's registry has.")
 @click.option("--constrain/--no-constrain", default=True, show_default=True,
               help="Decode under the tool set's grammar (every call parses and validates).")
 @click.option("--min-confidence", default=None, type=click.FloatRange(0.0, 1.0), metavar="X",
               help="Answer 'no call' when the confidence is below X (0-1).")
-def route(query: str, tool_files: tuple[str, ...], model: str | None, as_json: bool, top_k: int,
-          constrain: bool, min_confidence: float | None) -> None:
+@click.option("--ground/--keep-ungrounded", default=True, show_default=True,
+              help="Drop optional arguments the query gives no ground for (a mode, flag or text it "
+                   "never mentions).")
+def route(query: str, tool_files: tuple[str, ...], model: str | None, as_json: bool, top_k: int | None,
+          constrain: bool, min_confidence: float | None, ground: bool) -> None:
     """Route QUERY to tool calls from the tools in --tools, and print the calls.
 
     Prints one line per call (or "no call"); --json prints the whole result instead. A .py
@@ -185,7 +189,7 @@ def route(query: str, tool_files: tuple[str, ...], model: str | None, as_json: b
     console = Console(stderr=True, soft_wrap=True)
     try:
         router = NeedleRouter(tools, model, top_k=top_k, constrained=constrain,
-                              min_confidence=min_confidence)
+                              min_confidence=min_confidence, ground_optional=ground)
     except ToolSpecError as err:
         raise _BadInput(_tool_error(err, starts)) from None
     except WeightsError as err:

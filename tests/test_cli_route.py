@@ -82,6 +82,32 @@ def test_min_confidence_one_abstains(json_result):
         assert "abstained" in result.stderr
 
 
+def test_a_fine_tuned_model_is_served_with_its_whole_registry_unless_top_k_says_otherwise(tmp_path):
+    """Without --top-k the CLI routes as NeedleRouter does: a model tuned on 12 tools sees all 12."""
+    from needle_router.model.weights import save_weights
+    from needle_router.model import get_config, init_params
+
+    folder = tmp_path / "tuned"
+    save_weights(folder, init_params("needle-tiny"), get_config("needle-tiny"),
+                 extra_metadata={"finetune": {"top_k": 12, "tools": []}})
+    registry = str(EXAMPLES / "registries" / "smart_home" / "tools.py")
+
+    def input_tokens(*extra: str) -> int:
+        result = route("turn on the kitchen lights", "--json", "-m", str(folder), "--tools", registry, *extra)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["usage"]["input_tokens"]
+
+    assert input_tokens() > input_tokens("--top-k", "8")
+
+
+def test_keep_ungrounded_is_accepted_and_only_ever_adds_keys(json_result):
+    kept = route_json("--tools", str(EXAMPLES / "tools.py"), "--keep-ungrounded")
+    grounded = {name: set(args) for name, args in calls_of(json_result)}
+    assert calls_of(kept)
+    for name, args in calls_of(kept):   # the same decode; grounding can only take keys away
+        assert name in grounded and grounded[name] <= set(args)
+
+
 # ----------------------------------------------------------------------------------- errors
 
 
