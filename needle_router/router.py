@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, validate_call
 
 from needle_router.calibration import Calibration
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
-from needle_router.decoding.grounding import drop_ungrounded
+from needle_router.decoding.grounding import QueryGround, drop_ungrounded
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.decoding.whitespace import strip_free_text
 from needle_router.engine import Binding, Decoded, Engine, Request, get_engine
@@ -336,6 +336,7 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
     except OutputParseError as exc:
         return [], [str(exc)]
     by_internal = {s.internal_name: s for s in specs}
+    ground = QueryGround(query) if query is not None and raw_calls else None
     for raw in raw_calls:
         try:
             call = parse_call(raw)
@@ -343,8 +344,8 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
             if spec is None:
                 raise OutputParseError(f"unknown tool {call.internal_name!r}")
             args = spec.validate_arguments(strip_free_text(call.arguments, spec.parameters), fill_defaults=False)
-            if query is not None:
-                args = drop_ungrounded(args, spec.parameters, query)
+            if ground is not None:
+                args = drop_ungrounded(args, spec.parameters, ground)
         except (OutputParseError, ToolSpecError) as exc:
             errors.append(str(exc))
             continue

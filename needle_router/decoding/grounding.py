@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from needle_router.decoding.whitespace import is_free_text
 from needle_router.lexical import terms
 
 MIN_STEM = 5  # words this long match by prefix ("shuffl" / "shuffle"); shorter ones exactly
@@ -84,8 +85,10 @@ class QueryGround:
 
 
 def _kind(schema: Mapping[str, Any]) -> str | None:
-    """``"enum"``, ``"text"`` (free text), ``"bool"`` or ``"number"``; None for what the checks
+    """``"text"`` (free text), ``"enum"``, ``"bool"`` or ``"number"``; None for what the checks
     leave alone."""
+    if is_free_text(schema):
+        return "text"
     if "anyOf" in schema:  # Optional[X] from pydantic: X or null
         branches = [b for b in schema["anyOf"] if isinstance(b, Mapping) and b.get("type") != "null"]
         return _kind(branches[0]) if len(branches) == 1 else None
@@ -96,8 +99,6 @@ def _kind(schema: Mapping[str, Any]) -> str | None:
         return "bool"
     if kind in ("number", "integer"):
         return "number"
-    if kind == "string" and not any(k in schema for k in ("format", "pattern")):
-        return "text"
     return None
 
 
@@ -113,11 +114,13 @@ def _grounded(key: str, value: Any, kind: str, ground: QueryGround) -> bool:
     return ground.holds_text(value)
 
 
-def drop_ungrounded(arguments: Mapping[str, Any], parameters: Mapping[str, Any], query: str) -> dict[str, Any]:
-    """``arguments`` without the optional top-level ones the query gives no ground for."""
+def drop_ungrounded(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
+                    query: str | QueryGround) -> dict[str, Any]:
+    """``arguments`` without the optional top-level ones the query gives no ground for
+    (``query`` may come already analysed, once for every call of an answer)."""
     props = parameters.get("properties") or {}
     required = set(parameters.get("required") or ())
-    ground = QueryGround(query)
+    ground = query if isinstance(query, QueryGround) else QueryGround(query)
     taken = {_casefold_spaces(v) for k, v in arguments.items() if k in required and isinstance(v, str)}
     kept: dict[str, Any] = {}
     for key, value in arguments.items():

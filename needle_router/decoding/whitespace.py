@@ -15,10 +15,11 @@ from typing import Any
 _EXACT = ("enum", "pattern", "format")
 
 
-def _is_free_text(schema: Mapping[str, Any]) -> bool:
+def is_free_text(schema: Mapping[str, Any]) -> bool:
+    """A string the grammar leaves free: no ``enum``, ``pattern`` or ``format`` (``anyOf``: every string branch)."""
     if "anyOf" in schema:
         strings = [s for s in schema["anyOf"] if s.get("type") == "string" or isinstance(s.get("enum"), list)]
-        return bool(strings) and all(_is_free_text(s) for s in strings)
+        return bool(strings) and all(is_free_text(s) for s in strings)
     return schema.get("type") == "string" and not any(k in schema for k in _EXACT)
 
 
@@ -34,7 +35,7 @@ def strip_free_text(value: Any, schema: Mapping[str, Any]) -> Any:
     """``value`` with surrounding whitespace removed from its free-text strings, at any depth."""
     if isinstance(value, str):
         stripped = value.strip()
-        return stripped if stripped and stripped != value and _is_free_text(schema) else value
+        return stripped if stripped and stripped != value and is_free_text(schema) else value
     if isinstance(value, dict):
         node = _branch(schema, "object")
         if node is None:
