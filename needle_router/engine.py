@@ -25,8 +25,9 @@ import numpy as np
 
 from needle_router.batching import MicroBatcher
 from needle_router.decision import NoCallDecision, no_call_decision
+from needle_router.clauses import clauses
 from needle_router.decoding.grammar import ConstraintFactory, ConstraintRows, Grammar, batch_constraint
-from needle_router.lexical import LexicalIndex, fuse
+from needle_router.lexical import LexicalIndex, fuse_clauses
 from needle_router.model.config import PRESETS, ModelConfig
 from needle_router.model.decode import (
     BATCH_BUCKETS,
@@ -37,7 +38,7 @@ from needle_router.model.decode import (
 )
 from needle_router.model.loading import DEFAULT_WEIGHTS_DIR, LoadedModel, load_model
 from needle_router.model.needle import Needle
-from needle_router.render import encoder_input
+from needle_router.render import encoder_input, query_tokens
 from needle_router.tokenizer import NeedleTokenizer, default_tokenizer
 from needle_router.tokenizer.specials import NO_CALL_ID, PAD_ID
 from needle_router.tools.spec import ToolSpec
@@ -193,17 +194,33 @@ class Engine:
         if need:
             tools = self.tool_embeddings(binding)
             embedded = queries[need] if queries is not None else self.embed([requests[r].query_ids for r in need])
-            scores = embedded @ tools.T  # [R, T]
+            parts = self.clause_embeddings([requests[r].text for r in need])
             lexical = self.lexical_index(binding)
             for row, r in enumerate(need):
-                s = scores[row].copy()
-                if requests[r].allowed is not None:
-                    s[~requests[r].allowed] = -np.inf
-                if requests[r].text:
-                    s = fuse(s, lexical.scores(requests[r].text))
+                req = requests[r]
+                texts, clause_rows = parts[row]
+                dense = np.concatenate([embedded[row][None], clause_rows]) @ tools.T  # [1 + C, T]
+                if req.allowed is not None:
+                    dense[:, ~req.allowed] = -np.inf
+                if req.text:
+                    s = fuse_clauses(dense, np.stack([lexical.scores(t) for t in (req.text, *texts)]))
+                else:
+                    s = dense[0]
                 top = np.argsort(-s, kind="stable")[: binding.top_k]
                 shown[r] = [int(i) for i in top]
         return shown  # type: ignore[return-value]
+
+    def clause_embeddings(self, texts: Sequence[str]) -> list[tuple[list[str], np.ndarray]]:
+        """Each text's clauses (:func:`needle_router.clauses.clauses`; none for a single
+        request) and their retrieval embeddings [C, r], embedded together in one pass."""
+        split = [clauses(t) if t else [] for t in texts]
+        flat = [query_tokens(self.tokenizer, c) for parts in split for c in parts]
+        rows = self.embed(flat) if flat else np.zeros((0, self.config.retrieval_dim), np.float32)
+        out, start = [], 0
+        for parts in split:
+            out.append((parts, rows[start:start + len(parts)]))
+            start += len(parts)
+        return out
 
     def run_batch(self, constrained: bool, requests: Sequence[Request]) -> list[Decoded]:
         """Decode requests of any tool sets together; each row follows its own grammar (when

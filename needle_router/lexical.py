@@ -8,18 +8,20 @@ after z-scoring, so neither scale dominates. Pure numpy, indexed once per tool s
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+import snowballstemmer
 
 from needle_router.tools import ToolSpec
 
-#: weight of the lexical z-score against the head's (chosen on training-split tools:
-#: ``benchmarks/bench_retrieval.py``; 0.5 before enum values joined the tools' words)
-LEXICAL_WEIGHT = 1.0
+#: weight of the lexical z-score against the head's (chosen on training-split tools with
+#: clause scoring and Snowball stems: ``benchmarks/bench_retrieval.py``)
+LEXICAL_WEIGHT = 0.5
 BM25_K1, BM25_B = 1.2, 0.75
 NAME_REPEAT = 2            # a tool's name words count this many times: they say what it does
 
@@ -31,18 +33,19 @@ _STOPWORDS = frozenset(
     "there here some all get set e g eg not no yes so just".split())
 
 
+_ENGLISH = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """Snowball (Porter 2) stem: "holdings" and "hold", "monthly" and "month" meet."""
+    return _ENGLISH.stemWord(word)
+
+
 def terms(text: str) -> list[str]:
-    """Lowercase content words with light stemming; identifiers split at ``_`` / camelCase."""
-    out = []
-    for word in _WORD.findall(_CAMEL.sub(" ", text).lower()):
-        if word in _STOPWORDS or len(word) < 2:
-            continue
-        for suffix, keep in (("ies", "y"), ("ing", ""), ("es", ""), ("s", ""), ("ed", "")):
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-                word = word[: -len(suffix)] + keep
-                break
-        out.append(word)
-    return out
+    """Lowercase content words, stemmed; identifiers split at ``_`` / camelCase."""
+    return [stem(word) for word in _WORD.findall(_CAMEL.sub(" ", text).lower())
+            if word not in _STOPWORDS and len(word) >= 2]
 
 
 def tool_terms(spec: ToolSpec) -> list[str]:
@@ -97,3 +100,10 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT)
     """One query's combined tool scores: z(head) + weight * z(BM25). ``-inf`` (a tool not
     allowed) stays ``-inf``."""
     return _zscore(dense) + weight * _zscore(np.where(np.isfinite(dense), lexical, -np.inf))
+
+
+def fuse_clauses(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT) -> np.ndarray:
+    """[T] from rows [C, T], row 0 the whole query and the rest its clauses
+    (:mod:`needle_router.clauses`): each tool's best fused score over the rows, so a tool one
+    clause asks for ranks as if that clause were the query."""
+    return np.max([fuse(d, x, weight) for d, x in zip(dense, lexical)], axis=0)

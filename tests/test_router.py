@@ -252,6 +252,30 @@ def test_retrieval_fuses_the_head_with_word_overlap():
     assert 0 not in shown
 
 
+def test_retrieval_ranks_each_tool_by_its_best_clause():
+    tools = [{"name": f"tool_{i}", "description": f"Handles job {i} for the team.",
+              "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}} for i in range(30)]
+    tools += [{"name": "convert_currency", "description": "Convert money between currencies.",
+               "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}}},
+              {"name": "send_text", "description": "Send a text message to a contact.",
+               "parameters": {"type": "object", "properties": {"to": {"type": "string"}}}}]
+    r = NeedleRouter(tools, model=MODEL, top_k=6, max_new_tokens=BUDGET)
+    engine, binding = r.engine, r._binding
+    from needle_router.engine import Request
+    from needle_router.lexical import fuse_clauses
+    query = "convert 20 dollars to another currency, also send a text message to Sam"
+    ids = engine.tokenizer.encode(query)
+    shown = engine._select(binding, [Request(binding, ids, None, text=query)])[0]
+    (texts, clause_rows), = engine.clause_embeddings([query])
+    assert len(texts) == 2
+    tool_rows = engine.tool_embeddings(binding)
+    dense = np.concatenate([engine.embed([ids]), clause_rows]) @ tool_rows.T
+    lexical = np.stack([binding.lexical.scores(t) for t in (query, *texts)])
+    assert shown == np.argsort(-fuse_clauses(dense, lexical), kind="stable")[:6].tolist()
+    names = {binding.specs[i].name for i in shown}
+    assert {"convert_currency", "send_text"} <= names
+
+
 def test_unconstrained_mode_reports_instead_of_raising():
     r = NeedleRouter(TOOLS, model=MODEL, max_new_tokens=32, constrained=False)
     res = r.route_sync("weather in Rome")

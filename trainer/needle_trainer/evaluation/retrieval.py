@@ -1,8 +1,9 @@
 """Retrieval recall@k: does the router's shortlist hold the expected tools in its top k when a
 query's right tools sit among ``pool`` tools (DESIGN.md: recall@5 with 100 tools bound)?
 
-Reported three ways on the same draws: the retrieval head alone, BM25 alone, and the fusion
-the router uses (:func:`needle_router.lexical.fuse`), plus any other rankers a benchmark passes.
+Reported on the same draws: the retrieval head alone, BM25 alone, their fusion over the whole
+query, and the ranking the router uses (that fusion's best over the whole query and its clauses,
+:func:`needle_router.lexical.fuse_clauses`), plus any other rankers a benchmark passes.
 Distractors are tools of the suite's other examples (deterministic draw), shuffled among the
 expected tools so that tied scores favour neither. Each tool is embedded once, rendered exactly
 as the router renders it.
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from needle_router.engine import Engine
-from needle_router.lexical import LEXICAL_WEIGHT, LexicalIndex, fuse, tool_terms
+from needle_router.lexical import LEXICAL_WEIGHT, LexicalIndex, fuse, fuse_clauses, tool_terms
 from needle_router.render import query_tokens, tool_tokens
 from needle_router.tools import assign_internal_names, to_tool_specs
 from needle_router.tools.errors import ToolSpecError
@@ -72,19 +73,25 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
         words[name] = tool_terms(spec)
     emb = dict(zip(names, engine.embed(rendered)))
     queries = engine.embed([query_tokens(tok, c.query) for c in with_calls])
+    parts = engine.clause_embeddings([c.query for c in with_calls])
     hits: dict[str | float, list[float]] = {"head": [], "lexical": [], **{w: [] for w in lexical_weights},
+                                            **{f"whole:{w}": [] for w in lexical_weights},
                                             **{f"ranker:{n}": [] for n in rankers}}
-    for c, q in zip(with_calls, queries):
+    for c, q, (texts, clause_rows) in zip(with_calls, queries, parts):
         expected = [n for n in dict.fromkeys(call["name"] for call in c.calls) if n in emb]
         if not expected:
             continue
         others = [n for n in universe if n in emb and n not in expected]
         candidates = expected + rng.sample(others, min(len(others), pool - len(expected)))
         rng.shuffle(candidates)
-        dense = np.stack([emb[n] for n in candidates]) @ q
-        lexical = LexicalIndex([words[n] for n in candidates]).scores(c.query)
+        tool_rows = np.stack([emb[n] for n in candidates])
+        index = LexicalIndex([words[n] for n in candidates])
+        dense_rows = np.concatenate([q[None], clause_rows]) @ tool_rows.T
+        lexical_rows = np.stack([index.scores(t) for t in (c.query, *texts)])
+        dense, lexical = dense_rows[0], lexical_rows[0]
         ranked = {"head": dense, "lexical": lexical,
-                  **{w: fuse(dense, lexical, w) for w in lexical_weights},
+                  **{w: fuse_clauses(dense_rows, lexical_rows, w) for w in lexical_weights},
+                  **{f"whole:{w}": fuse(dense, lexical, w) for w in lexical_weights},
                   **{f"ranker:{n}": f(dense, lexical) for n, f in rankers.items()}}
         for method, scores in ranked.items():
             top = {candidates[i] for i in np.argsort(-scores, kind="stable")[:k]}
@@ -95,4 +102,5 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
     return {"k": k, "pool": pool, "queries": len(hits["head"]), "recall": pct[lexical_weights[0]],
             "lexical_weight": lexical_weights[0], "recall_head": pct["head"], "recall_lexical": pct["lexical"],
             "recall_by_weight": {w: pct[w] for w in lexical_weights},
+            "recall_whole_by_weight": {w: pct[f"whole:{w}"] for w in lexical_weights},
             "recall_by_ranker": {n: pct[f"ranker:{n}"] for n in rankers}}
