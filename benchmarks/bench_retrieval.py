@@ -97,17 +97,29 @@ def main() -> None:
     engine = get_engine(args.model)
     sets = {"training-split (tuning)": from_examples(tuning_examples(args.n), "tune_"),
             "held-out": from_examples(heldout_examples(args.n), "heldout_")}
+    results = {label: recall_at_k(engine, cases, lexical_weights=tuple(dict.fromkeys((LEXICAL_WEIGHT, *WEIGHTS))),
+                                  rankers=RANKERS) for label, cases in sets.items()}
+    rows: list[tuple[str, str]] = [("queries", "queries"), ("recall_head", "head alone"), ("recall_lexical", "BM25 alone")]
+    rows += [(f"whole:{w}", f"whole query, z-sum w={w:g}") for w in WEIGHTS]
+    rows += [(f"clauses:{w}", f"clauses, z-sum w={w:g}" + (" (router)" if w == LEXICAL_WEIGHT else "")) for w in WEIGHTS]
+    rows += [(f"ranker:{n}", f"whole query, {n}") for n in RANKERS]
+    rows += [("queries_several_tools", "2+ tools: queries"),
+             ("recall_several_tools_whole", f"2+ tools: whole query, w={LEXICAL_WEIGHT:g}"),
+             ("recall_several_tools", f"2+ tools: clauses, w={LEXICAL_WEIGHT:g} (router)")]
+
+    def cell(r: dict, key: str) -> str:
+        kind, _, arg = key.partition(":")
+        value = {"whole": lambda: r["recall_whole_by_weight"][float(arg)],
+                 "clauses": lambda: r["recall_by_weight"][float(arg)],
+                 "ranker": lambda: r["recall_by_ranker"][arg]}.get(kind, lambda: r[key])()
+        return str(value) if isinstance(value, int) else f"{value:.1f}"
+
     table = Table(title=f"recall@5 among 100 tools ({engine.config.name})")
-    for col in ("set", "queries", "head", "BM25", *(f"whole w={w:g}" for w in WEIGHTS),
-                *(f"clauses w={w:g}" for w in WEIGHTS), *RANKERS):
+    for col in ("ranking", *results):
         table.add_column(col, justify="right")
-    for label, cases in sets.items():
-        r = recall_at_k(engine, cases, lexical_weights=WEIGHTS, rankers=RANKERS)
-        table.add_row(label, str(r["queries"]), f"{r['recall_head']:.1f}", f"{r['recall_lexical']:.1f}",
-                      *(f"{r['recall_whole_by_weight'][w]:.1f}" for w in WEIGHTS),
-                      *(f"{r['recall_by_weight'][w]:.1f}" for w in WEIGHTS),
-                      *(f"{r['recall_by_ranker'][n]:.1f}" for n in RANKERS))
-    console = Console(width=200)
+    for key, label in rows:
+        table.add_row(label, *(cell(r, key) for r in results.values()))
+    console = Console(width=120)
     console.print(table)
     ms = bm25_ms_per_query(sets["held-out"])
     whole_ms, clause_ms, share = clause_ms_per_query(engine, sets["held-out"])

@@ -124,3 +124,12 @@ def test_bench_grounding_prints_both_modes_per_category():
     for mode in ("keep every argument", "drop ungrounded (default)"):
         assert re.search(rf"\| single \| 2 \| {re.escape(mode)} \| [\d.]+ \|", out)
         assert re.search(rf"\| \*\*all\*\* \(all cases\) \| \d+ \| {re.escape(mode)} \| [\d.]+ \|", out)
+
+
+def test_bench_retrieval_prints_each_ranking_and_what_clauses_cost():
+    out = _run("benchmarks/bench_retrieval.py", "--model", "needle-tiny", "--n", "40")
+    assert "recall@5 among 100 tools (needle-tiny)" in out
+    assert re.search(r"clauses, z-sum w=0\.5 \(router\) │\s+[\d.]+ │\s+[\d.]+ │", out)
+    assert re.search(r"2\+ tools: queries │\s+\d+ │\s+\d+ │", out)
+    assert re.search(r"embedding the clauses adds [\d.]+ ms per query \(\d+% of held-out queries have clauses\) "
+                     r"beside [\d.]+ ms", " ".join(out.split()))

@@ -160,6 +160,24 @@ def test_retrieval_recall_is_complete_when_the_pool_fits_in_k():
     r = recall_at_k(engine, cases, k=1, pool=2)
     hits = r["recall"] * 3 / 100  # each query's one expected tool is ranked first or not
     assert r["queries"] == 3 and hits == pytest.approx(round(hits))
+    assert r["queries_several_tools"] == 0 and r["recall_several_tools"] is None
+
+
+def test_retrieval_recall_reports_queries_needing_several_tools_apart():
+    from needle_router.engine import get_engine
+    from needle_trainer.evaluation.retrieval import recall_at_k
+
+    both = [{"name": "get_weather", "arguments": {"city": "Rome"}}, {"name": "set_timer", "arguments": {"minutes": 3}}]
+    cases = from_examples([{"query": "weather in Rome, also set a timer for 3 minutes", "tools": [WEATHER, TIMER],
+                            "calls": both},
+                           {"query": "timer 4", "tools": [WEATHER, TIMER],
+                            "calls": [{"name": "set_timer", "arguments": {"minutes": 4}}]}], "s")
+    engine = get_engine("needle-tiny")
+    r = recall_at_k(engine, cases, k=2, pool=2)
+    assert r["queries"] == 2 and r["queries_several_tools"] == 1
+    assert r["recall_several_tools"] == r["recall_several_tools_whole"] == 100.0
+    r = recall_at_k(engine, cases, k=1, pool=2)
+    assert r["recall_several_tools"] == 50.0   # one of its two tools fits in the top 1
 
 
 @needs_bfcl

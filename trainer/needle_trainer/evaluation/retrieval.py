@@ -77,6 +77,7 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
     hits: dict[str | float, list[float]] = {"head": [], "lexical": [], **{w: [] for w in lexical_weights},
                                             **{f"whole:{w}": [] for w in lexical_weights},
                                             **{f"ranker:{n}": [] for n in rankers}}
+    several: list[bool] = []   # the query needs two or more tools
     for c, q, (texts, clause_rows) in zip(with_calls, queries, parts):
         expected = [n for n in dict.fromkeys(call["name"] for call in c.calls) if n in emb]
         if not expected:
@@ -96,11 +97,16 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
         for method, scores in ranked.items():
             top = {candidates[i] for i in np.argsort(-scores, kind="stable")[:k]}
             hits[method].append(sum(n in top for n in expected) / len(expected))
+        several.append(len(expected) > 1)
     if not hits["head"]:
         return None
     pct = {m: 100.0 * float(np.mean(v)) for m, v in hits.items()}
+    mask = np.array(several)
+    multi = {m: 100.0 * float(np.mean(np.array(v)[mask])) if mask.any() else None for m, v in hits.items()}
     return {"k": k, "pool": pool, "queries": len(hits["head"]), "recall": pct[lexical_weights[0]],
             "lexical_weight": lexical_weights[0], "recall_head": pct["head"], "recall_lexical": pct["lexical"],
             "recall_by_weight": {w: pct[w] for w in lexical_weights},
             "recall_whole_by_weight": {w: pct[f"whole:{w}"] for w in lexical_weights},
+            "queries_several_tools": int(mask.sum()), "recall_several_tools": multi[lexical_weights[0]],
+            "recall_several_tools_whole": multi[f"whole:{lexical_weights[0]}"],
             "recall_by_ranker": {n: pct[f"ranker:{n}"] for n in rankers}}
