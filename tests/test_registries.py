@@ -1,4 +1,5 @@
-"""The evaluation registries under examples/registries stay valid (same checks as check.py)."""
+"""The evaluation registries under examples/registries, and the development registries under
+trainer/dev_registries, stay valid (same checks as check.py)."""
 
 import importlib.util
 import json
@@ -33,6 +34,20 @@ def test_registry_is_valid(folder):
     assert report.queries >= check.MIN_QUERIES
     assert report.single and report.parallel and report.no_call
     assert min(report.coverage.values()) >= check.MIN_QUERIES_PER_TOOL
+
+
+DEV_REGISTRIES = sorted(p for p in (CHECK_PY.parents[2] / "trainer" / "dev_registries").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("folder", DEV_REGISTRIES, ids=[p.name for p in DEV_REGISTRIES])
+def test_development_registry_is_valid_and_apart_from_the_evaluation_ones(folder):
+    report = check.check_registry(folder)
+    assert report.problems == [], "\n".join(report.problems)
+    assert folder.name not in {p.name for p in REGISTRIES}
+    evaluation_queries = {json.loads(line)["query"].casefold() for p in REGISTRIES
+                          for line in (p / "queries.jsonl").read_text(encoding="utf-8").splitlines()}
+    own = {json.loads(line)["query"].casefold() for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert not own & evaluation_queries
 
 
 def test_main_exits_zero(capsys):
