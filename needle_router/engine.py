@@ -24,8 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from needle_router.batching import MicroBatcher
-from needle_router.decision import NoCallDecision, no_call_decision
 from needle_router.clauses import clauses
+from needle_router.decision import NoCallDecision, no_call_decision
 from needle_router.decoding.grammar import ConstraintFactory, ConstraintRows, Grammar, batch_constraint
 from needle_router.lexical import LexicalIndex, fuse_clauses
 from needle_router.model.config import PRESETS, ModelConfig

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 
@@ -33,13 +34,16 @@ _STOPWORDS = frozenset(
     "there here some all get set e g eg not no yes so just".split())
 
 
-_ENGLISH = snowballstemmer.stemmer("english")
+_STEMMERS = threading.local()   # a Snowball stemmer keeps state while it works: one per thread
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """Snowball (Porter 2) stem: "holdings" and "hold", "monthly" and "month" meet."""
-    return _ENGLISH.stemWord(word)
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def terms(text: str) -> list[str]:

@@ -86,3 +86,16 @@ def test_a_tool_one_clause_asks_for_reaches_the_top_when_the_whole_query_buries_
     assert np.array_equal(fuse_clauses(dense[:1], lexical[:1]), whole)   # no clauses: the whole query's fusion
     dense[:, 3] = -np.inf
     assert fuse_clauses(dense, lexical)[3] == -np.inf                    # an excluded tool stays excluded
+
+
+def test_stems_are_the_same_from_many_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from needle_router.lexical import stem
+
+    words = [f"{w}{i}ings" for i in range(400) for w in ("book", "reserv", "cancel")]
+    stem.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(stem, words))
+    stem.cache_clear()
+    assert together == [stem(w) for w in words]
