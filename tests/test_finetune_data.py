@@ -359,31 +359,3 @@ def test_write_and_read_splits(small_examples, tmp_path):
     assert [(e["query"], e["calls"]) for e in back] == [(e["query"], e["calls"]) for e in splits["validation"]]
     with pytest.raises(ValueError):
         write_splits(tmp_path / "run", {"dev": []})
-
-
-def test_borrowed_names_are_recombined_into_new_ones():
-    import random
-
-    from needle_trainer.finetune.hints import recombine
-
-    pool = ["Golden Dragon", "Copper Pot Bistro", "Mama Lan", "Casa Lucio"]
-    words_of_pool = {w for v in pool for w in v.split()}
-    rng = random.Random(3)
-    made = [recombine(pool, rng, lambda: "Kowalski") for _ in range(200)]
-    new = [v for v in made if v not in pool]
-    assert len(set(new)) >= 15                                   # many names the list lacks
-    assert all(set(v.split()) <= words_of_pool | {"Kowalski"} for v in made)
-    assert any("Kowalski" in v for v in made)
-    kinds = ["Ethiopian", "tapas", "ramen"]                      # one-word values are kinds: no surnames
-    assert {recombine(kinds, rng, lambda: "Kowalski") for _ in range(50)} <= set(kinds)
-
-
-def test_synthesised_names_are_not_a_dozen_memorised_ones():
-    specs = to_tool_specs([{"name": "book_table", "description": "Reserve a table at a restaurant.",
-                            "parameters": {"type": "object", "properties": {
-                                "restaurant": {"type": "string", "description": "Name of the restaurant."},
-                                "party_size": {"type": "integer", "description": "Number of people."}},
-                                "required": ["restaurant", "party_size"]}}])
-    examples = synthesize(specs, per_tool=120, seed=0)
-    names = [c["arguments"]["restaurant"] for e in examples for c in e["calls"] if "restaurant" in c["arguments"]]
-    assert len(names) >= 100 and len(set(names)) >= 0.4 * len(names)

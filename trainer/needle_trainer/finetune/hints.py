@@ -241,7 +241,7 @@ def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[st
         return out
     faker = next((b["x-faker"] for b in bank_nodes if b.get("x-faker")), None)
     if related and (bank_values or faker):
-        out.update(_borrowed(bank_values) if bank_values else {"x-faker": faker})
+        out.update({"x-values": list(dict.fromkeys(bank_values))} if bank_values else {"x-faker": faker})
         return out
     if examples:                               # the description's examples and look-alikes
         variants = [mimic(rng.choice(examples), rng) for _ in range(POOL_SIZE)]
@@ -252,43 +252,12 @@ def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[st
             out.pop("x-values")
         return out
     if bank_values or faker:
-        out.update(_borrowed(bank_values) if bank_values else {"x-faker": faker})
+        out.update({"x-values": list(dict.fromkeys(bank_values))} if bank_values else {"x-faker": faker})
     elif _TEXT_WORDS.search(label) or _TEXT_WORDS.search(desc[:40]):
         out["x-faker"] = "sentence"
     else:
         out["x-faker"] = "catch_phrase" if label.endswith("name") else "word"
     return out
-
-
-def _borrowed(values: Sequence[str]) -> dict[str, Any]:
-    """Hints for a closed list of catalogue values: the list, marked so that generation also
-    makes new values of its make (:func:`recombine`)."""
-    return {"x-values": list(dict.fromkeys(values)), "x-recombine": True}
-
-
-def recombine(values: Sequence[str], rng: random.Random, surname: Any) -> str:
-    """A value of the pool's make that the pool lacks: the words of one of its values, each
-    swapped half the time for a word of another value of the same case or, for a capitalised
-    word of a name of several words, a surname (``surname()``). A borrowed list holds a dozen names; a model trained on
-    them learns those names, not to copy the one the user says ("Golden Dragon" ->
-    "Golden Kowalski", "Copper Dragon")."""
-    pool = [w for v in values for w in v.split()]
-    base = rng.choice(values)
-    named = len(base.split()) > 1          # a one-word value is a kind ("Ethiopian"), not a name
-    for _ in range(3):
-        out = []
-        for word in base.split():
-            if rng.random() < 0.5:
-                upper = word[:1].isupper()
-                if named and upper and rng.random() < 0.5:
-                    word = str(surname())
-                else:
-                    word = rng.choice([w for w in pool if w[:1].isupper() == upper] or [word])
-            out.append(word)
-        value = " ".join(out)
-        if value not in values:
-            return value
-    return base
 
 
 def hinted_schema(node: Mapping[str, Any], name: str, context: set[str], bank: CatalogueBank,
@@ -326,8 +295,7 @@ def hinted_schema(node: Mapping[str, Any], name: str, context: set[str], bank: C
 class RegistryValues(ValueMaker):
     """ValueMaker that also uses description examples, and fills optional object fields sometimes."""
 
-    example_rate = 0.1                # a description's example values: realistic, but few
-    recombine_rate = 0.5              # new values made from a borrowed list (:func:`recombine`)
+    example_rate = 0.25
     optional_field_rate = 0.3
     spell_all_numbers = True          # "twenty-five minutes": how people type to an assistant
 
@@ -335,9 +303,6 @@ class RegistryValues(ValueMaker):
         examples = node.get("x-examples")
         if examples and self.rng.random() < node.get("x-example-rate", self.example_rate):
             value = self.rng.choice(examples)
-            return Filled(value, value)
-        if node.get("x-recombine") and node.get("x-values") and self.rng.random() < self.recombine_rate:
-            value = recombine(node["x-values"], self.rng, lambda: self.faker_value("last_name"))
             return Filled(value, value)
         kinds = node.get("x-fakers")
         if kinds and node.get("format") is None:
