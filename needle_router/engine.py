@@ -27,7 +27,7 @@ from needle_router.batching import MicroBatcher
 from needle_router.clauses import clauses
 from needle_router.decision import NoCallDecision, no_call_decision
 from needle_router.decoding.grammar import ConstraintFactory, ConstraintRows, Grammar, batch_constraint
-from needle_router.lexical import LexicalIndex, fuse_clauses
+from needle_router.lexical import LexicalIndex, clause_rows, fuse_clauses
 from needle_router.model.config import PRESETS, ModelConfig
 from needle_router.model.decode import (
     BATCH_BUCKETS,
@@ -198,14 +198,12 @@ class Engine:
             lexical = self.lexical_index(binding)
             for row, r in enumerate(need):
                 req = requests[r]
-                texts, clause_rows = parts[row]
-                dense = np.concatenate([embedded[row][None], clause_rows]) @ tools.T  # [1 + C, T]
+                texts, clause_embeddings = parts[row]
+                dense, words = clause_rows(embedded[row], clause_embeddings, tools, lexical,
+                                           (req.text, *texts) if req.text else ())
                 if req.allowed is not None:
                     dense[:, ~req.allowed] = -np.inf
-                if req.text:
-                    s = fuse_clauses(dense, np.stack([lexical.scores(t) for t in (req.text, *texts)]))
-                else:
-                    s = dense[0]
+                s = fuse_clauses(dense, words) if req.text else dense[0]
                 top = np.argsort(-s, kind="stable")[: binding.top_k]
                 shown[r] = [int(i) for i in top]
         return shown  # type: ignore[return-value]

@@ -111,3 +111,12 @@ def fuse_clauses(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL
     (:mod:`needle_router.clauses`): each tool's best fused score over the rows, so a tool one
     clause asks for ranks as if that clause were the query."""
     return np.max([fuse(d, x, weight) for d, x in zip(dense, lexical)], axis=0)
+
+
+def clause_rows(query: np.ndarray, clauses: np.ndarray, tools: np.ndarray, index: LexicalIndex,
+                texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows :func:`fuse_clauses` takes: head cosines [1 + C, T] of the query's embedding
+    [r] and its clauses' [C, r] with the tools' [T, r], and BM25 scores [1 + C, T] of ``texts``
+    (the query's text, then its clauses'; none: [0, T])."""
+    words = np.stack([index.scores(t) for t in texts]) if texts else np.zeros((0, len(tools)), np.float32)
+    return np.concatenate([query[None], clauses]) @ tools.T, words

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from needle_router.engine import Engine
-from needle_router.lexical import LEXICAL_WEIGHT, LexicalIndex, fuse, fuse_clauses, tool_terms
+from needle_router.lexical import LEXICAL_WEIGHT, LexicalIndex, clause_rows, fuse, fuse_clauses, tool_terms
 from needle_router.render import query_tokens, tool_tokens
 from needle_router.tools import assign_internal_names, to_tool_specs
 from needle_router.tools.errors import ToolSpecError
@@ -78,17 +78,15 @@ def recall_at_k(engine: Engine, cases: Sequence[Case], k: int = 5, pool: int = 1
                                             **{f"whole:{w}": [] for w in lexical_weights},
                                             **{f"ranker:{n}": [] for n in rankers}}
     several: list[bool] = []   # the query needs two or more tools
-    for c, q, (texts, clause_rows) in zip(with_calls, queries, parts):
+    for c, q, (texts, clause_embeddings) in zip(with_calls, queries, parts):
         expected = [n for n in dict.fromkeys(call["name"] for call in c.calls) if n in emb]
         if not expected:
             continue
         others = [n for n in universe if n in emb and n not in expected]
         candidates = expected + rng.sample(others, min(len(others), pool - len(expected)))
         rng.shuffle(candidates)
-        tool_rows = np.stack([emb[n] for n in candidates])
-        index = LexicalIndex([words[n] for n in candidates])
-        dense_rows = np.concatenate([q[None], clause_rows]) @ tool_rows.T
-        lexical_rows = np.stack([index.scores(t) for t in (c.query, *texts)])
+        dense_rows, lexical_rows = clause_rows(q, clause_embeddings, np.stack([emb[n] for n in candidates]),
+                                               LexicalIndex([words[n] for n in candidates]), (c.query, *texts))
         dense, lexical = dense_rows[0], lexical_rows[0]
         ranked = {"head": dense, "lexical": lexical,
                   **{w: fuse_clauses(dense_rows, lexical_rows, w) for w in lexical_weights},
