@@ -30,7 +30,7 @@ from needle_router.decoding.calls import OutputParseError, parse_call, split_cal
 from needle_router.decoding.grounding import QueryGround, drop_ungrounded
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.decoding.whitespace import strip_free_text
-from needle_router.engine import Binding, Decoded, Engine, Request, get_engine
+from needle_router.engine import TOOL_PRIOR_WEIGHT, Binding, Decoded, Engine, Request, get_engine
 from needle_router.model.decode import NEW_TOKEN_BUCKETS
 from needle_router.render import MAX_QUERY_TOKENS, tool_tokens
 from needle_router.tokenizer.specials import CALL_ID, NO_CALL_ID
@@ -145,6 +145,10 @@ class NeedleRouter:
         batch_wait_ms: how long a query waits for others to share its batch.
         ground_optional: drop optional arguments the query gives no ground for (a mode, a
             flag or a text it never mentions; :mod:`needle_router.decoding.grounding`).
+        tool_prior: how much the query's match with each tool (the retrieval head and word
+            overlap, as retrieval ranks them) adds to the model's choice of tool name, in
+            logits per unit of score; 0 leaves the choice to the model alone. ``None``:
+            :data:`needle_router.engine.TOOL_PRIOR_WEIGHT`.
     """
 
     def __init__(
@@ -159,11 +163,16 @@ class NeedleRouter:
         max_new_tokens: int = 256,
         batch_wait_ms: float = 2.0,
         ground_optional: bool = True,
+        tool_prior: float | None = None,
     ) -> None:
         if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
             raise ToolSpecError(f"tools must be a list, got {type(tools).__name__}")
         if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
             raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+        tool_prior = TOOL_PRIOR_WEIGHT if tool_prior is None else tool_prior
+        if isinstance(tool_prior, bool) or not isinstance(tool_prior, (int, float)) \
+                or not 0.0 <= float(tool_prior) <= 100.0:
+            raise ValueError(f"tool_prior must be a number in [0, 100], got {tool_prior!r}")
         if min_confidence is not None and not 0.0 <= float(min_confidence) <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
         if not isinstance(max_batch, int) or not 1 <= max_batch <= 128:
@@ -204,6 +213,7 @@ class NeedleRouter:
             top_k=top_k,
             constrained=constrained,
             max_new_tokens=budget,
+            tool_prior=float(tool_prior),
         )
 
     # --- introspection -----------------------------------------------------------------------

@@ -133,3 +133,11 @@ def test_bench_retrieval_prints_each_ranking_and_what_clauses_cost():
     assert re.search(r"2\+ tools: queries │\s+\d+ │\s+\d+ │", out)
     assert re.search(r"embedding the clauses adds [\d.]+ ms per query \(\d+% of held-out queries have clauses\) "
                      r"beside [\d.]+ ms", " ".join(out.split()))
+
+
+def test_bench_tool_prior_times_it_against_no_prior_and_sweeps_its_weight():
+    out = _run("benchmarks/bench_tool_prior.py", "--model", "needle-tiny", "--n", "12", "--weights", "0,3",
+               "--rounds", "1")
+    assert re.search(r"off \(baseline\) │\s+[\d.]+ │\s+[\d.]+ │\s+1\.00x", out)
+    assert re.search(r"weight 3 │\s+[\d.]+ │\s+[\d.]+ │\s+[\d.]+x", out)
+    assert re.search(r"3 \(default\) │\s+[\d.]+ │", out) and re.search(r"│\s+0 │\s+[\d.]+ │", out)

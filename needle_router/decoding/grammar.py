@@ -284,7 +284,9 @@ class GrammarConstraint:
     log2: jax.Array  # [T+1] int32: floor(log2(n))
     start: jax.Array  # [B] int32: each row's start state
     budget: jax.Array  # [B] int32: tokens each row's answer may use, EOS included
+    prior: jax.Array  # [B, K, T] float32: sparse table of range-max of each row's tool prior
     longer_than: tuple[int, ...] = struct.field(pytree_node=False)
+    has_prior: bool = struct.field(pytree_node=False, default=False)
 
     def init(self, batch: int):
         return self.start, jnp.int32(0)
@@ -303,24 +305,43 @@ class GrammarConstraint:
             cur = cur[:, :nxt]
         return jnp.concatenate(segments[::-1], axis=1)
 
+    def _range(self, table: jax.Array, states: jax.Array, combine) -> jax.Array:
+        """Per row, ``combine`` (min or max) of ``table``'s row over the tools reachable from
+        each state ([B, ...] states; a range query on the row's sparse table)."""
+        info = self.state_info[states]
+        lo, hi = info[..., 1], info[..., 2]
+        k = self.log2[jnp.maximum(hi - lo, 1)]
+        rows = jnp.arange(states.shape[0]).reshape((-1,) + (1,) * (states.ndim - 1))
+        return combine(table[rows, k, jnp.maximum(lo, 0)], table[rows, k, jnp.maximum(hi - (1 << k), 0)])
+
     def _distance(self, states: jax.Array) -> jax.Array:
         """Symbols still needed from each state (unreachable: the dead state, or a tool the row
         does not allow). In the name trie it depends on the row: the shortest call among the
         row's allowed tools under that node, a range-min query on a per-row sparse table."""
         info = self.state_info[states]  # [..., 4]: dist, lo, hi, depth
-        dist, lo, hi, depth = info[..., 0], info[..., 1], info[..., 2], info[..., 3]
-        k = self.log2[jnp.maximum(hi - lo, 1)]
-        rows = jnp.arange(states.shape[0])[:, None]
-        a = self.shortest_call[rows, k, jnp.maximum(lo, 0)]
-        b = self.shortest_call[rows, k, jnp.maximum(hi - (1 << k), 0)]
-        shortest = jnp.minimum(a, b)
+        dist, lo, depth = info[..., 0], info[..., 1], info[..., 3]
+        shortest = self._range(self.shortest_call, states, jnp.minimum)
         in_blocked_tool = (lo >= 0) & (shortest >= UNREACHABLE)
         return jnp.where(depth >= 0, shortest - depth, jnp.where(in_blocked_tool, UNREACHABLE, dist))
 
     def mask(self, state) -> jax.Array:
+        return self.mask_and_bias(state)[0]
+
+    def mask_and_bias(self, state) -> tuple[jax.Array, jax.Array | None]:
+        """([B, V] allowed tokens, [B, V] logit offsets or None). The offsets carry each row's
+        tool prior into the name: a token read in the name trie gets the best prior of the
+        tools still reachable after it minus the best before it, so a whole name gets its
+        tool's prior less the best one's, and nothing else is shifted."""
         q, step = state
-        ok = self._distance(self._final_states(q)) <= jnp.maximum(self.budget - step - 1, 0)[:, None]
-        return ok[:, self.position]
+        final = self._final_states(q)
+        ok = self._distance(final) <= jnp.maximum(self.budget - step - 1, 0)[:, None]
+        if not self.has_prior:
+            return ok[:, self.position], None
+        before = self._range(self.prior, q, jnp.maximum)                  # [B]
+        after = self._range(self.prior, final, jnp.maximum)               # [B, V]
+        in_name = (self.state_info[q, 3] >= 0)[:, None] & (self.state_info[final, 1] >= 0)
+        bias = jnp.where(in_name & ok, after - before[:, None], 0.0)
+        return ok[:, self.position], bias[:, self.position]
 
     def advance(self, state, tokens: jax.Array):
         q, step = state
@@ -343,6 +364,7 @@ class ConstraintRows:
     allowed: np.ndarray | None = None
     require_call: Sequence[bool] | None = None
     budget: int = 256
+    prior: np.ndarray | None = None   # [rows, num_tools] logit offset per tool name (None: none)
 
 
 class ConstraintFactory:
@@ -355,12 +377,15 @@ class ConstraintFactory:
         self._lock = threading.Lock()
 
     def __call__(self, allowed_tools: np.ndarray | None, batch: int, budget: int,
-                 require_call: Sequence[bool] | None = None) -> GrammarConstraint:
+                 require_call: Sequence[bool] | None = None, prior: np.ndarray | None = None) -> GrammarConstraint:
         """A constraint for ``batch`` rows. ``allowed_tools``: [rows, num_tools] bool (None: every
-        tool); ``require_call[r]`` forbids "no call" in row r (ignored without tools). Rows past
-        the given ones (batch padding) allow everything."""
+        tool); ``require_call[r]`` forbids "no call" in row r (ignored without tools); ``prior``:
+        [rows, num_tools] logits added to each tool's name (None: none). Rows past the given
+        ones (batch padding) allow everything."""
         rows = batch if allowed_tools is None else allowed_tools.shape[0]
-        return batch_constraint([ConstraintRows(self, range(rows), allowed_tools, require_call, budget)], batch)
+        if prior is not None and allowed_tools is None:
+            rows = prior.shape[0]
+        return batch_constraint([ConstraintRows(self, range(rows), allowed_tools, require_call, budget, prior)], batch)
 
     @property
     def fits_coarse(self) -> bool:
@@ -437,6 +462,8 @@ def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarCons
     tool_pad = _pow2_at_least(total_tools + 1, _MERGED_TOOLS_MIN if coarse else 8)
     tools = tool_pad - 1
     lengths = np.full((batch, tools), UNREACHABLE, np.int32)
+    prior = np.full((batch, tools), _NO_TOOL, np.float32)
+    has_prior = any(p.prior is not None for p in parts)
     start = np.zeros(batch, np.int32)
     budget = np.zeros(batch, np.int32)
     covered = np.zeros(batch, bool)
@@ -446,6 +473,10 @@ def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarCons
         rows = np.asarray(list(part.rows), np.int64)
         allowed = np.ones((len(rows), g.num_tools), bool) if part.allowed is None else part.allowed
         lengths[rows, t0:t0 + g.num_tools] = np.where(allowed, g.call_length, UNREACHABLE)
+        if has_prior:
+            given = np.zeros((len(rows), g.num_tools), np.float32) if part.prior is None \
+                else np.asarray(part.prior, np.float32).reshape(len(rows), g.num_tools)
+            prior[rows, t0:t0 + g.num_tools] = np.where(allowed, np.nan_to_num(given, neginf=_NO_TOOL), _NO_TOOL)
         need = np.zeros(len(rows), bool)
         if part.require_call is not None and g.num_tools:
             need[:] = part.require_call
@@ -461,16 +492,12 @@ def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarCons
         start[pad] = first.start
         budget[pad] = parts[0].budget
     # sparse table for range-min of each row's allowed tools' call lengths (others: unreachable)
-    levels = [lengths]
-    while (1 << len(levels)) <= tools:
-        prev, half = levels[-1], 1 << (len(levels) - 1)
-        nxt = prev.copy()
-        nxt[:, : tools - half] = np.minimum(prev[:, : tools - half], prev[:, half:])
-        levels.append(nxt)
     symbols = factories[0].symbols
     return GrammarConstraint(
         budget=jnp.asarray(budget),
-        shortest_call=jnp.asarray(np.stack(levels, axis=1)),
+        shortest_call=jnp.asarray(_sparse_table(lengths, np.minimum)),
+        prior=jnp.asarray(_sparse_table(prior, np.maximum) if has_prior else np.zeros((batch, 1, 1), np.float32)),
+        has_prior=has_prior,
         start=jnp.asarray(start),
         token_lengths=_device_array(symbols.lengths),
         position=_device_array(symbols.position),
@@ -478,6 +505,22 @@ def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarCons
         longer_than=symbols.longer_than,
         **tables,
     )
+
+
+_NO_TOOL = -1e9   # prior of a tool a row may not call (its tokens are masked anyway)
+
+
+def _sparse_table(values: np.ndarray, combine) -> np.ndarray:
+    """[rows, K, T]: level k holds ``combine`` over each window of 2**k tools, for O(1) range
+    queries of any tool range (as :meth:`GrammarConstraint._range` reads them)."""
+    tools = values.shape[1]
+    levels = [values]
+    while (1 << len(levels)) <= tools:
+        prev, half = levels[-1], 1 << (len(levels) - 1)
+        nxt = prev.copy()
+        nxt[:, : tools - half] = combine(prev[:, : tools - half], prev[:, half:])
+        levels.append(nxt)
+    return np.stack(levels, axis=1)
 
 
 _DEVICE_ARRAYS: dict[int, tuple[np.ndarray, jax.Array]] = {}

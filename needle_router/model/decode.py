@@ -122,7 +122,12 @@ def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_
         # The call / no-call decision is the first token; a fitted offset per row shifts only that choice.
         logits = logits.at[:, NO_CALL_ID].add(jnp.where(step == 0, no_call_bias, 0.0))
         if constraint is not None:
-            logits = jnp.where(constraint.mask(state), logits, MASK_VALUE)
+            if hasattr(constraint, "mask_and_bias"):       # a grammar that may carry a tool prior
+                allowed, bias = constraint.mask_and_bias(state)
+                logits = logits if bias is None else logits + bias
+            else:
+                allowed = constraint.mask(state)
+            logits = jnp.where(allowed, logits, MASK_VALUE)
         log_probs = jax.nn.log_softmax(logits, axis=-1)
         nxt = jnp.argmax(log_probs, axis=-1).astype(jnp.int32)
         chosen = jnp.take_along_axis(log_probs, nxt[:, None], axis=-1)[:, 0]
