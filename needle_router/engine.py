@@ -262,6 +262,8 @@ class Engine:
             if constrained and binding.tool_prior and len(binding.specs) > 1:
                 scores = self.tool_scores(binding, group, queries)
                 priors[binding] = binding.tool_prior * scores
+            elif constrained:        # a zero prior: every routed batch runs one decode program
+                priors[binding] = np.zeros((len(group), len(binding.specs)), np.float32)
             for i, tools in zip(rows, self._select(binding, group, queries, scores)):
                 shown[i] = tools
         inputs = [encoder_input(req.query_ids, [req.binding.tool_tokens[i] for i in tools])

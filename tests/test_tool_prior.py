@@ -134,3 +134,23 @@ def test_router_calls_the_tool_retrieval_ranks_first_under_a_heavy_prior(tiny_sc
         result = heavy.route_sync(query, require_call=True)
         assert result.calls and result.calls[0].name == first, (query, result.calls)
     assert len(firsts) >= 2          # the scores differ by query, so the check means something
+
+
+def test_routers_with_and_without_a_prior_share_one_decode_program(tiny_scrambled):
+    """One tool (no prior to give), several tools with the prior, several with it turned off:
+    the same decode program serves them all, so a router never compiles for its prior."""
+    from needle_router.engine import Engine
+    from needle_router.model.decode import compile_count
+    from needle_router.model.loading import LoadedModel
+
+    cfg, params = tiny_scrambled
+    engine = Engine(LoadedModel(params, cfg, "test:scrambled", True, {}))
+    one = NeedleRouter([_tool("get_weather", "city")], model=engine, max_new_tokens=64)
+    many = NeedleRouter([_tool("get_weather", "city"), _tool("get_time", "zone")], model=engine, max_new_tokens=64)
+    off = NeedleRouter([_tool("get_news", "topic"), _tool("get_time", "zone")], model=engine, max_new_tokens=64,
+                       tool_prior=0)
+    one.route_sync("weather in Oslo", require_call=True)
+    before = compile_count()
+    for router in (many, off, one):
+        router.route_sync("time in Oslo", require_call=True)
+    assert compile_count() == before
