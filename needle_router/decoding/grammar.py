@@ -491,11 +491,10 @@ def batch_constraint(parts: Sequence[ConstraintRows], batch: int) -> GrammarCons
         lengths[np.ix_(pad, np.arange(first.num_tools))] = first.call_length
         start[pad] = first.start
         budget[pad] = parts[0].budget
-    # sparse table for range-min of each row's allowed tools' call lengths (others: unreachable)
     symbols = factories[0].symbols
     return GrammarConstraint(
         budget=jnp.asarray(budget),
-        shortest_call=jnp.asarray(_sparse_table(lengths, np.minimum)),
+        shortest_call=jnp.asarray(_sparse_table(lengths, np.minimum)),   # allowed tools' call lengths
         prior=jnp.asarray(_sparse_table(prior, np.maximum) if has_prior else np.zeros((batch, 1, 1), np.float32)),
         has_prior=has_prior,
         start=jnp.asarray(start),
