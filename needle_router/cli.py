@@ -162,8 +162,11 @@ def _tool_error(err: Exception, starts: list[tuple[str, int]]) -> str:
 @click.option("--ground/--keep-ungrounded", default=True, show_default=True,
               help="Drop optional arguments the query gives no ground for (a mode, flag or text it "
                    "never mentions).")
+@click.option("--tool-prior", default=None, type=click.FloatRange(0.0, 100.0), metavar="W",
+              help="Weight of the query's retrieval match on the tool's name (0: the model alone; "
+                   "default: the router's).")
 def route(query: str, tool_files: tuple[str, ...], model: str | None, as_json: bool, top_k: int | None,
-          constrain: bool, min_confidence: float | None, ground: bool) -> None:
+          constrain: bool, min_confidence: float | None, ground: bool, tool_prior: float | None) -> None:
     """Route QUERY to tool calls from the tools in --tools, and print the calls.
 
     Prints one line per call (or "no call"); --json prints the whole result instead. A .py
@@ -189,7 +192,7 @@ def route(query: str, tool_files: tuple[str, ...], model: str | None, as_json: b
     console = Console(stderr=True, soft_wrap=True)
     try:
         router = NeedleRouter(tools, model, top_k=top_k, constrained=constrain,
-                              min_confidence=min_confidence, ground_optional=ground)
+                              min_confidence=min_confidence, ground_optional=ground, tool_prior=tool_prior)
     except ToolSpecError as err:
         raise _BadInput(_tool_error(err, starts)) from None
     except WeightsError as err:

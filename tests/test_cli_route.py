@@ -108,6 +108,13 @@ def test_keep_ungrounded_is_accepted_and_only_ever_adds_keys(json_result):
         assert name in grounded and grounded[name] <= set(args)
 
 
+def test_tool_prior_option_reaches_the_router_and_is_checked(json_result):
+    off = route_json("--tools", str(EXAMPLES / "tools.py"), "--tool-prior", "0")
+    assert {name for name, _ in calls_of(off)} <= TOOL_NAMES
+    result = route(QUERY, "--tools", str(EXAMPLES / "tools.py"), "-m", "needle-tiny", "--tool-prior", "-1")
+    assert result.exit_code == 2 and "--tool-prior" in result.output and "Traceback" not in result.output
+
+
 # ----------------------------------------------------------------------------------- errors
 
 

@@ -49,6 +49,19 @@ def test_construction_is_cheap_and_loads_nothing():
     assert time.perf_counter() - t0 < 0.05
 
 
+def test_tool_prior_is_passed_to_the_router_and_checked():
+    from pydantic import ValidationError
+
+    llm = NeedleChat(**PARAMS, tool_prior=0.0).bind_tools([get_weather])
+    llm.invoke("weather in Oslo")
+    chat = llm.bound
+    (router,) = chat._routers.values()
+    assert router._binding.tool_prior == 0.0
+    assert NeedleChat(**PARAMS)._router([], None)._binding.tool_prior > 0   # the router's default
+    with pytest.raises(ValidationError, match="tool_prior"):
+        NeedleChat(**PARAMS, tool_prior=-1.0)
+
+
 @pytest.mark.parametrize("choice", ["any", "required", True])
 def test_must_call_choices(llm, choice):
     msg = llm.bind_tools([get_weather, Add], tool_choice=choice).invoke("weather in Paris")

@@ -86,6 +86,9 @@ class NeedleChat(BaseChatModel):
     max_new_tokens: int = 256
     max_batch: int = 32
     ground_optional: bool = Field(default=True, description="drop optional arguments the query never mentions")
+    tool_prior: float | None = Field(default=None, ge=0.0, le=100.0,
+                                     description="weight of the query's retrieval match on the tool name; "
+                                                 "0 = the model alone, None = the router's default")
 
     model_config = ConfigDict(protected_namespaces=())
     _routers: OrderedDict = PrivateAttr(default_factory=OrderedDict)
@@ -133,7 +136,8 @@ class NeedleChat(BaseChatModel):
                 return router
         router = NeedleRouter(tools or [], model, top_k=self.top_k, constrained=self.constrained,
                               min_confidence=self.min_confidence, max_new_tokens=self.max_new_tokens,
-                              max_batch=self.max_batch, ground_optional=self.ground_optional)
+                              max_batch=self.max_batch, ground_optional=self.ground_optional,
+                              tool_prior=self.tool_prior)
         with self._lock:
             self._routers[key] = router
             while len(self._routers) > _ROUTERS_PER_MODEL:
