@@ -139,7 +139,7 @@ def test_half_the_parallel_requests_are_bare_clauses_joined_by_and(registry_exam
     assert 0.3 < len(compact) / len(parallel) < 0.7            # 0.5 asked; 80 draws
     joined = re.compile(r" (and|&|and then|and also)( |$)|, then ")
     for ex in compact:
-        assert joined.search(ex["query"]), ex["query"]
+        assert joined.search(ex["query"]) or "typo" in ex["meta"]["augment"], ex["query"]   # "tehn"
         words = ex["query"]
         for value in _leaves([c["arguments"] for c in ex["calls"]]):
             words = words.replace(str(value), " ")
@@ -155,7 +155,8 @@ def test_one_tool_said_once_with_its_value_repeated(registry_examples):
     assert elliptical
     for ex in elliptical:
         assert len({c["name"] for c in ex["calls"]}) == 1 and all(len(c["arguments"]) == 1 for c in ex["calls"])
-        values = [str(next(iter(c["arguments"].values()))) for c in ex["calls"]]
+        values = [next(iter(c["arguments"].values())) for c in ex["calls"]]
+        values = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values]  # 26.0 is said "26"
         spots = [ex["query"].find(v) for v in values]
         assert -1 not in spots and spots == sorted(spots), ex["query"]
 

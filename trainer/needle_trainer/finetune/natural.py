@@ -34,7 +34,12 @@ UNIT_SHORT: dict[str, tuple[str, ...]] = {
     "%": ("%", " percent", " per cent"),
     "km": ("km", "-km", "kilometers"),
     "miles": ("miles", "mi", "-mile"),
+    "grams": ("g", "grams", "g", "gr"),
+    "kg": ("kg", " kilos", "kg"),
+    "ml": ("ml", "ml", " milliliters"),
+    "calories": (" calories", " kcal", " cal"),
 }
+_TIGHT = frozenset({"g", "kg", "ml", "gr"})     # written against the number: "150g"
 _SINGULAR = {"minutes": "minute", "seconds": "second", "hours": "hour", "days": "day", "nights": "night",
              "kilometers": "kilometer", "miles": "mile"}
 #: units whose value-and-unit can stand before the object noun, as said there ("a 3-minute timer")
@@ -56,7 +61,7 @@ QUESTION_LEADS = ("what's the {o}", "what is the {o}", "what's the current {o}",
 def unit_spellings(value_text: str, unit: str, rng: random.Random) -> str:
     """``value_text`` followed by one spelling of ``unit``: "3 min", "3-minute", "1 hour"."""
     spelling = rng.choice(UNIT_SHORT.get(unit, (unit,)))
-    if spelling.startswith(("-", " ")) or unit == "%":
+    if spelling.startswith(("-", " ")) or unit == "%" or (spelling in _TIGHT and rng.random() < 0.5):
         return f"{value_text}{spelling}"
     if value_text in ("1", "one"):
         spelling = _SINGULAR.get(spelling, spelling)
@@ -79,6 +84,9 @@ def can_modify(key: str, node: Mapping[str, Any], value_text: str, unit: str | N
     transition time describes something else)."""
     if " the " not in f" {action} ":
         return False
+    tokens = action.split()
+    if len(tokens) - 1 - tokens[::-1].index("the") < len(tokens) - 3:
+        return False                 # "rate the restaurant the user has been to": a clause, not a noun
     kind = node.get("type", "string")
     if kind in ("integer", "number"):
         return required and unit in MODIFIER_UNITS

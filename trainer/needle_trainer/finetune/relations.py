@@ -9,8 +9,9 @@ value does, and English marks that with word order and prepositions:
   (:func:`parameter_pairs`, :func:`pair_phrase`);
 * **one parameter that is the only one of its kind** in a request takes its kind's preposition
   alone: "on June 3" (a date), "at 7pm" (a time), "in Kyoto" (a place), "under 150" (a
-  maximum), "at least 4" (a minimum), "- duplicate order" (a reason) (:func:`parameter_role`,
-  :func:`role_phrases`);
+  maximum), "at least 4" (a minimum), "- duplicate order" (a reason), "for 4" / "3 of us" (a
+  head count), "$96" (money), "at Nopa" (a named business), "to 1 Ferry Building" (an
+  address), "to Sam" (a recipient) (:func:`parameter_role`, :func:`role_phrases`);
 * **a lookup tool** is asked for by its object alone: "hotels in Lisbon ...", "flight status for
   BA117" (:func:`noun_only_tools`).
 
@@ -57,10 +58,25 @@ ROLE_FORMS: dict[str, tuple[str, ...]] = {
     "max": ("under {v}", "up to {v}", "at most {v}", "no more than {v}", "below {v}", "max {v}"),
     "min": ("at least {v}", "{v} or more", "min {v}", "{v}+", "over {v}"),
     "reason": ("because {v}", "for {v}", "- {v}", "due to {v}", "since {v}", "({v})"),
+    "party": ("for {v}", "for {v} {n}", "{v} {n}", "{v} of us", "party of {v}", "{v} {n}", "for {v} {n}"),
+    "money": ("${v}", "{v} dollars", "{v} bucks", "${v}", "{v}"),
+    "venue": ("at {v}", "{v}", "at {v}"),
+    "address": ("to {v}", "at {v}", "to {v}"),
+    "recipient": ("to {v}", "for {v}", "{v}"),
 }
 _DATE_WORDS = frozenset("date day when".split())
 _TIME_WORDS = frozenset("time hour".split())
 _PLACE_WORDS = frozenset("city location place town country region area venue airport".split())
+#: head counts ("party_size", "num_guests"): the noun said after the number, "people" by default
+_PARTY_NOUNS = frozenset("people persons guests passengers travelers travellers adults diners attendees "
+                         "players participants".split())
+_PARTY_WORDS = _PARTY_NOUNS | {"party"}
+_MONEY_WORDS = frozenset("total amount price cost budget fare bill payment sum".split())
+_MEASURE_WORDS = frozenset("percent pct count number quantity grams g kg ml liters litres ounces oz pounds lbs "
+                           "minutes hours days seconds km miles points calories".split())
+_VENUE_WORDS = frozenset("restaurant hotel store shop cafe bar salon clinic gym cinema theater theatre museum "
+                         "merchant vendor business pharmacy bakery".split())
+_RECIPIENT_WORDS = frozenset("recipient contact assignee addressee".split())
 _LOOKUP_VERBS = frozenset("search find list get lookup look browse query fetch show".split())
 
 
@@ -130,6 +146,11 @@ def parameter_role(key: str, node: Mapping[str, Any]) -> str | None:
             return "max"
         if w & {"min", "minimum"}:
             return "min"
+        name = set(_key_words(key))
+        if name & _PARTY_WORDS or " ".join(head[:3]) in ("number of people", "number of guests"):
+            return "party"
+        if name & _MONEY_WORDS and not name & _MEASURE_WORDS:
+            return "money"
         return None
     if kind != "string" or "enum" in node:
         return None
@@ -138,10 +159,17 @@ def parameter_role(key: str, node: Mapping[str, Any]) -> str | None:
         return "date"
     if fmt == "time" or (w & _TIME_WORDS and not w & {"zone", "timezone", "stamp", "timestamp"}):
         return "time"
+    name = set(_key_words(key))
+    if "address" in name and not name & {"email", "ip", "web", "mac"}:
+        return "address"
     if w & _PLACE_WORDS:
         return "place"
     if w & {"reason", "why", "cause"}:
         return "reason"
+    if name & _VENUE_WORDS and not name & {"id", "code", "number"}:
+        return "venue"
+    if name & _RECIPIENT_WORDS or key == "to":
+        return "recipient"
     return None
 
 
@@ -159,8 +187,14 @@ def sole_roles(roles: Mapping[str, str], chosen: Sequence[str], pairs: Sequence[
     return {k: roles[k] for k in chosen if k in roles and counts[roles[k]] == 1 and k not in seconds}
 
 
-def role_phrases(role: str, value_text: str) -> list[str]:
-    return [form.format(v=value_text) for form in ROLE_FORMS[role]]
+def party_noun(key: str) -> str:
+    """The noun a head count is said with: "4 guests" for ``num_guests``, else "4 people"."""
+    return next((w for w in _key_words(key) if w in _PARTY_NOUNS), "people")
+
+
+def role_phrases(role: str, value_text: str, key: str = "") -> list[str]:
+    noun = party_noun(key) if role == "party" else ""
+    return [form.format(v=value_text, n=noun) for form in ROLE_FORMS[role]]
 
 
 def _singular(word: str) -> str:

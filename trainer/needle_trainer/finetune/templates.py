@@ -65,7 +65,11 @@ _INDEFINITE = re.compile(r"\b(?:a|an|a given|a specific|the given)\b")
 _LOCATIVE = re.compile(r"\b(room|location|place|city|zone|area|speaker|region|site|venue|destination)\b")
 _UNIT_WORDS = {"minutes": "minutes", "minute": "minutes", "seconds": "seconds", "hours": "hours",
                "days": "days", "nights": "nights", "percent": "%", "stars": "stars", "guests": "guests",
-               "passengers": "passengers", "people": "people", "bags": "bags", "km": "km", "miles": "miles"}
+               "passengers": "passengers", "people": "people", "bags": "bags", "km": "km", "miles": "miles",
+               "grams": "grams", "kg": "kg", "ml": "ml", "calories": "calories"}
+#: label words that say nothing after a number ("150 grams", not "150 grams amount")
+_EMPTY_NOUNS = frozenset("amount number count value quantity size total num the of in".split())
+NATURAL_RATE = 0.6        # share of arguments said without their label where an unlabelled form reads one way
 
 
 def _third_person_to_imperative(word: str) -> str:
@@ -76,6 +80,20 @@ def _third_person_to_imperative(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+_RELATIVE_START = frozenset("the a an that which who whom".split())
+_NOT_A_NOUN = frozenset("in of for to on from at by with into and or the a an".split())
+
+
+def _without_relative_clause(action: str) -> str:
+    """"rate a restaurant the user has been to" -> "rate a restaurant": a clause right after
+    the object (a determiner with no preposition before it) says which one, not what to do."""
+    tokens = action.split()
+    for i in range(2, min(len(tokens), 5)):
+        if tokens[i] in _RELATIVE_START and tokens[i - 1] not in _NOT_A_NOUN and i + 1 < len(tokens):
+            return " ".join(tokens[:i])
+    return action
 
 
 def description_actions(description: str) -> list[str]:
@@ -97,7 +115,7 @@ def description_actions(description: str) -> list[str]:
         else:
             bases = [" ".join([verb, *rest])]
     out = []
-    for base in bases:
+    for base in map(_without_relative_clause, bases):
         head_part, comma, tail = base.partition(",")
         short = head_part if comma and len(head_part.split()) >= 3 and _CUT_AFTER_COMMA.match(tail) else base
         for variant in (_VAGUE_OBJECT.sub("", short), _INDEFINITE.sub("the", short)):
@@ -222,8 +240,38 @@ def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], fi
             options += [f"saying \"{v}\"", f"saying {v}", f": {v}", f"because {v}" if "reason" in key else
                         f"that says {v}"]
     if role and v not in IDIOM_TEXTS:
-        options += role_phrases(role, v) * 2
+        options += role_phrases(role, v, key) * 2
+    natural = unlabelled_phrases(profile, key, node, filled, rng, role)
+    if natural and rng.random() < NATURAL_RATE:
+        return rng.choice(natural)
     return rng.choice(options)
+
+
+def unlabelled_phrases(profile: ToolProfile, key: str, node: Mapping[str, Any], filled: Filled,
+                       rng: random.Random, role: str | None) -> list[str]:
+    """The ways to say one argument without its parameter's label, where only one reading is
+    possible: its role's preposition ("for 4", "at Nopa", "$96"), its unit and the rest of its
+    label after the number ("20% tip", "150g"), an enum value no other parameter shares.
+    People rarely say labels ("party size 4"); the hand-written queries almost never do."""
+    v = filled.text
+    if not v:
+        return []
+    kind = node.get("type")
+    unit = profile.units.get(key)
+    out: list[str] = []
+    if "enum" in node:
+        return [v, v, f"{v} {profile.labels[key][0]}"] if key not in profile.shared_enums else []
+    if kind in ("integer", "number") and unit and v not in IDIOM_TEXTS \
+            and (profile.unit_counts or {}).get(unit, 0) == 1:
+        spaced = unit_spellings(v, unit, rng)
+        rest = [w for w in words(key).split() if _UNIT_WORDS.get(w) != unit and w not in _EMPTY_NOUNS]
+        out += [spaced, f"{spaced} {' '.join(rest)}" if rest else spaced]
+        if role in ("max", "min"):
+            out += role_phrases(role, spaced, key)
+    if role and v not in IDIOM_TEXTS:
+        out += role_phrases(role, v, key)
+    out += name_phrases(key, node, v)
+    return out
 
 
 def _chosen_parameters(profile: ToolProfile, rng: random.Random, optional_rate: float) -> list[str]:
@@ -277,6 +325,12 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     arguments: dict[str, Any] = {}
     exempt: set[tuple[str, ...]] = set()
     filled_by_key = {key: values.value(props[key]) for key in keys}
+    for pair in profile.pairs:                 # "from checking to checking" asks for nothing
+        if pair.first in keys and pair.second in keys:
+            for _ in range(4):
+                if filled_by_key[pair.second].value != filled_by_key[pair.first].value:
+                    break
+                filled_by_key[pair.second] = values.value(props[pair.second])
     for key in keys:
         if rng.random() < IDIOM_RATE:
             filled_by_key[key] = value_idiom(key, props[key], profile.units.get(key), rng) or filled_by_key[key]
