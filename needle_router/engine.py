@@ -162,47 +162,60 @@ class Engine:
                 binding.lexical = LexicalIndex.for_tools(binding.specs)
             return binding.lexical
 
-    def tool_match(self, binding: Binding, requests: Sequence[Request],
-                   queries: np.ndarray | None = None) -> np.ndarray:
-        """[R, 2]: each query's best retrieval cosine and best BM25 score over the tools it may
-        call, what the no-call decision weighs; (-1, 0) where it may call none. ``queries``:
-        the requests' embeddings when already computed."""
-        out = np.tile(np.array([-1.0, 0.0]), (len(requests), 1))
-        if not binding.specs or not requests:
-            return out
+    def match_rows(self, binding: Binding, requests: Sequence[Request], queries: np.ndarray | None = None,
+                   with_clauses: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per request, (head cosines, BM25 scores) [1 + C, T] of the whole query (row 0) and
+        its clauses (none unless ``with_clauses``) against each tool (grammar order); cosines
+        are ``-inf`` for tools the request may not call, BM25 has no rows without a query text.
+        What both the no-call decision's match and the tool scores read, computed once."""
+        if not binding.specs:
+            return [(np.full((1, 0), -np.inf, np.float32), np.zeros((0, 0), np.float32)) for _ in requests]
         tools = self.tool_embeddings(binding)
         if queries is None:
             queries = self.embed([req.query_ids for req in requests])
-        cosine = queries @ tools.T
+        empty = np.zeros((0, self.config.retrieval_dim), np.float32)
+        parts = self.clause_embeddings([req.text for req in requests]) if with_clauses \
+            else [([], empty) for _ in requests]
         lexical = self.lexical_index(binding)
-        for r, req in enumerate(requests):
-            allowed = np.ones(len(binding.specs), bool) if req.allowed is None else req.allowed
-            if not allowed.any():
-                continue
-            out[r, 0] = cosine[r][allowed].max()
-            if req.text:
-                out[r, 1] = lexical.scores(req.text)[allowed].max()
-        return out
-
-    def tool_scores(self, binding: Binding, requests: Sequence[Request],
-                    queries: np.ndarray | None = None) -> np.ndarray:
-        """[R, T] how well each request matches each tool (grammar order): the retrieval head
-        and BM25 fused over the whole query and its clauses (:func:`fuse_clauses`), ``-inf``
-        for tools a request may not call. ``queries``: the requests' embeddings when known."""
-        out = np.full((len(requests), len(binding.specs)), -np.inf, np.float32)
-        if not requests or not binding.specs:
-            return out
-        tools = self.tool_embeddings(binding)
-        embedded = queries if queries is not None else self.embed([req.query_ids for req in requests])
-        parts = self.clause_embeddings([req.text for req in requests])
-        lexical = self.lexical_index(binding)
+        out = []
         for r, req in enumerate(requests):
             texts, clause_embeddings = parts[r]
-            dense, words = clause_rows(embedded[r], clause_embeddings, tools, lexical,
+            dense, words = clause_rows(queries[r], clause_embeddings, tools, lexical,
                                        (req.text, *texts) if req.text else ())
             if req.allowed is not None:
                 dense[:, ~req.allowed] = -np.inf
-            out[r] = fuse_clauses(dense, words) if req.text else dense[0]
+            out.append((dense, words))
+        return out
+
+    def tool_match(self, binding: Binding, requests: Sequence[Request], queries: np.ndarray | None = None,
+                   rows: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+        """[R, 2]: each query's best retrieval cosine and best BM25 score over the tools it may
+        call, what the no-call decision weighs; (-1, 0) where it may call none. ``queries``:
+        the requests' embeddings, ``rows``: their :meth:`match_rows`, when already computed."""
+        out = np.tile(np.array([-1.0, 0.0]), (len(requests), 1))
+        if not binding.specs or not requests:
+            return out
+        rows = rows if rows is not None else self.match_rows(binding, requests, queries, with_clauses=False)
+        for r, (req, (dense, words)) in enumerate(zip(requests, rows)):
+            allowed = np.isfinite(dense[0])
+            if not allowed.any():
+                continue
+            out[r, 0] = dense[0][allowed].max()
+            if len(words):
+                out[r, 1] = words[0][allowed].max()
+        return out
+
+    def tool_scores(self, binding: Binding, requests: Sequence[Request], queries: np.ndarray | None = None,
+                    rows: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+        """[R, T] how well each request matches each tool (grammar order): the retrieval head
+        and BM25 fused over the whole query and its clauses (:func:`fuse_clauses`), ``-inf``
+        for tools a request may not call. ``queries`` / ``rows`` as in :meth:`tool_match`."""
+        out = np.full((len(requests), len(binding.specs)), -np.inf, np.float32)
+        if not requests or not binding.specs:
+            return out
+        rows = rows if rows is not None else self.match_rows(binding, requests, queries)
+        for r, (dense, words) in enumerate(rows):
+            out[r] = fuse_clauses(dense, words) if len(words) else dense[0]
         return out
 
     def _select(self, binding: Binding, requests: Sequence[Request], queries: np.ndarray | None = None,
@@ -253,17 +266,18 @@ class Engine:
         priors: dict[Binding, np.ndarray] = {}
         for binding, rows in by_binding.items():
             group = [requests[i] for i in rows]
-            queries = None
-            if decision.uses_match and binding.specs and not all(req.require_call for req in group):
+            queries, matched, scores = None, None, None
+            use_prior = constrained and binding.tool_prior > 0 and len(binding.specs) > 1
+            if use_prior:            # the rows over the query and its clauses, for the prior and the match
                 queries = self.embed([req.query_ids for req in group])
-                match = self.tool_match(binding, group, queries)
+                matched = self.match_rows(binding, group, queries)
+                scores = self.tool_scores(binding, group, rows=matched)
+            if decision.uses_match and binding.specs and not all(req.require_call for req in group):
+                match = self.tool_match(binding, group, queries, rows=matched)
                 offsets[rows] = decision.bias + match @ np.array([decision.dense, decision.lexical])
-            scores = None
-            if constrained and binding.tool_prior and len(binding.specs) > 1:
-                scores = self.tool_scores(binding, group, queries)
-                priors[binding] = binding.tool_prior * scores
-            elif constrained:        # a zero prior: every routed batch runs one decode program
-                priors[binding] = np.zeros((len(group), len(binding.specs)), np.float32)
+            if constrained:          # a zero prior still: every routed batch runs one decode program
+                priors[binding] = binding.tool_prior * scores if use_prior \
+                    else np.zeros((len(group), len(binding.specs)), np.float32)
             for i, tools in zip(rows, self._select(binding, group, queries, scores)):
                 shown[i] = tools
         inputs = [encoder_input(req.query_ids, [req.binding.tool_tokens[i] for i in tools])

@@ -5,7 +5,7 @@ then keeps a self-attention cache and the whole token loop runs inside `lax.whil
 Requests are padded to fixed (batch, encoder length, output length) buckets so that a
 stream of requests of varied sizes compiles a handful of programs, not one per request.
 
-A `LogitConstraint` (any pytree with `init`, `mask`, `advance`) restricts each step's
+A `LogitConstraint` (any pytree with `init`, `mask`, `mask_and_bias`, `advance`) restricts each step's
 choice; the router plugs its grammar in there. Its arrays are traced arguments, so a new
 tool set with the same table shapes reuses the compiled program.
 """
@@ -46,6 +46,10 @@ class LogitConstraint(Protocol):
     def mask(self, state: Any) -> jax.Array:  # [B, V] bool, True = allowed
         ...
 
+    def mask_and_bias(self, state: Any) -> tuple[jax.Array, jax.Array | None]:
+        """The mask and [B, V] offsets added to the logits (None: none; a tool prior)."""
+        ...
+
     def advance(self, state: Any, tokens: jax.Array) -> Any: ...
 
 
@@ -62,6 +66,9 @@ class TokenTableConstraint:
 
     def mask(self, state: jax.Array) -> jax.Array:
         return self.allowed[state]
+
+    def mask_and_bias(self, state: jax.Array) -> tuple[jax.Array, None]:
+        return self.mask(state), None
 
     def advance(self, state: jax.Array, tokens: jax.Array) -> jax.Array:
         return self.next_state[state, tokens]
@@ -122,12 +129,8 @@ def _generate_impl(params, enc_tokens, constraint, *, cfg: ModelConfig, max_new_
         # The call / no-call decision is the first token; a fitted offset per row shifts only that choice.
         logits = logits.at[:, NO_CALL_ID].add(jnp.where(step == 0, no_call_bias, 0.0))
         if constraint is not None:
-            if hasattr(constraint, "mask_and_bias"):       # a grammar that may carry a tool prior
-                allowed, bias = constraint.mask_and_bias(state)
-                logits = logits if bias is None else logits + bias
-            else:
-                allowed = constraint.mask(state)
-            logits = jnp.where(allowed, logits, MASK_VALUE)
+            allowed, bias = constraint.mask_and_bias(state)
+            logits = jnp.where(allowed, logits if bias is None else logits + bias, MASK_VALUE)
         log_probs = jax.nn.log_softmax(logits, axis=-1)
         nxt = jnp.argmax(log_probs, axis=-1).astype(jnp.int32)
         chosen = jnp.take_along_axis(log_probs, nxt[:, None], axis=-1)[:, 0]
