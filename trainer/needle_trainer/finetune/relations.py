@@ -13,10 +13,7 @@ value does, and English marks that with word order and prepositions:
   head count), "$96" (money), "at Nopa" (a named business), "to 1 Ferry Building" (an
   address), "to Sam" (a recipient) (:func:`parameter_role`, :func:`role_phrases`);
 * **a lookup tool** is asked for by its object alone: "hotels in Lisbon ...", "flight status for
-  BA117" (:func:`noun_only_tools`);
-* **a tool with a parameter no other tool has** can be asked for by its arguments alone, that
-  parameter said with its label: "Nopa 5 stars", "table for 4 at Nopa sat 8pm"
-  (:func:`distinctive_parameters`).
+  BA117" (:func:`noun_only_tools`).
 
 Everything is keyed on general English words in parameter and tool names, never on one
 registry's vocabulary; a pair is only recognised when its two names differ in exactly the pair's
@@ -217,11 +214,3 @@ def noun_only_tools(specs: Sequence[ToolSpec]) -> set[str]:
         if obj and not any(o == obj for n, o in objects.items() if n != name):
             out.add(name)
     return out
-
-
-def distinctive_parameters(specs: Sequence[ToolSpec]) -> dict[str, frozenset[str]]:
-    """Per tool, the parameters no other tool of the registry has (by name): said with their
-    label, they name the tool without its verb ("5 stars for Nopa" can only be a rating)."""
-    counts = Counter(k for spec in specs for k in (spec.parameters.get("properties") or {}))
-    return {spec.name: frozenset(k for k in (spec.parameters.get("properties") or {}) if counts[k] == 1)
-            for spec in specs}

@@ -47,7 +47,7 @@ from needle_trainer.finetune.hints import GENERIC_VERBS, CatalogueBank, Registry
 from needle_trainer.finetune.natural import PLACE_KEY
 from needle_trainer.finetune.no_call import NoCallSource
 from needle_trainer.finetune.paraphrase import plan_registry
-from needle_trainer.finetune.relations import distinctive_parameters, noun_only_tools
+from needle_trainer.finetune.relations import noun_only_tools
 from needle_trainer.finetune.templates import PREFIXES, SUFFIXES, ToolProfile, tool_request
 
 NO_CALL_MIX = (("chit_chat", 0.3), ("missing_tool", 0.38), ("near_miss", 0.32))
@@ -113,9 +113,6 @@ class RegistrySynthesizer:
             self.profiles[name].phrasing = plan
         for name in noun_only_tools(specs):
             self.profiles[name].noun_only = True
-        for name, keys in distinctive_parameters(specs).items():   # a flag's words are its value: no label
-            props = self.profiles[name].spec.parameters.get("properties") or {}
-            self.profiles[name].distinctive = frozenset(k for k in keys if props[k].get("type") != "boolean")
         self.openai = {s.name: s.to_openai() for s in specs}
         self.names = names
         self.no_calls = NoCallSource(list(self.profiles.values()), domains)

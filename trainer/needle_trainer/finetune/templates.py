@@ -55,8 +55,6 @@ PAIR_RATE = 0.6           # share of requests with both of a pair that say them 
 NOUN_ONLY_RATE = 0.2      # share of a lookup tool's requests said by its object alone ("hotels in Lisbon")
 NOUN_ONLY_LEADS = ("", "", "", "any ", "looking for ", "need ", "ok ", "so ")
 NOUN_ONLY_TAILS = ("", "", "?", " pls", " please", " thanks")
-VALUES_ONLY_RATE = 0.1    # share of requests said by their arguments alone, one that only this tool has labelled
-VALUES_ONLY_LEADS = ("", "", "", "ok ", "so ", "need ", "um ", "hey ")
 VERB_SWAP_RATE = 0.3      # share of name-based actions said with another verb ("kill the lights")
 QUESTION_RATE = 0.35      # share of a read-only tool's name-based requests asked as "what's the ..."
 QUESTION_OPENERS = ("", "", "hey ", "so ", "quick question, ", "um ", "do you know ")
@@ -179,7 +177,6 @@ class ToolProfile:
     roles: dict[str, str] | None = None       # parameters with a preposition of their own ("on", "in")
     phrasing: ToolPhrasing | None = None      # set per registry (:func:`.paraphrase.plan_registry`)
     noun_only: bool = False                   # set per registry (:func:`.relations.noun_only_tools`)
-    distinctive: frozenset[str] = frozenset()  # parameters no other tool has (:func:`.relations.distinctive_parameters`)
 
     @classmethod
     def build(cls, spec: ToolSpec, bank: CatalogueBank, rng: random.Random) -> "ToolProfile":
@@ -206,16 +203,10 @@ class ToolProfile:
 
 
 def parameter_phrase(profile: ToolProfile, key: str, node: Mapping[str, Any], filled: Filled,
-                     rng: random.Random, first: bool, role: str | None = None, labelled: bool = False) -> str:
+                     rng: random.Random, first: bool, role: str | None = None) -> str:
     """Words that introduce one argument's value (the value's text appears verbatim); ``role``:
-    the value is the only one of its kind in the request, so its preposition alone may say it;
-    ``labelled``: the phrase says the parameter's label (the request has no verb to name the tool)."""
+    the value is the only one of its kind in the request, so its preposition alone may say it."""
     label = rng.choice(profile.labels.get(key) or [words(key)])
-    if labelled:
-        v = filled.text
-        if node.get("type") in ("integer", "number", "boolean") or "enum" in node:
-            return rng.choice((f"{v} {label}", f"{label} {v}", f"{label}: {v}"))
-        return rng.choice((f"{label} {v}", f"{label}: {v}", f"{label} \"{v}\""))
     v = filled.text
     kind = node.get("type")
     unit = profile.units.get(key)
@@ -319,22 +310,15 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
     noun_only = profile.noun_only and action_source is None and not bare and rng.random() < NOUN_ONLY_RATE
     if noun_only:                              # "hotels in Lisbon", "flight status for BA117"
         action = " ".join(profile.name_words[1:])
-    values_only = not noun_only and action_source is None and not bare and bool(profile.distinctive) \
-        and rng.random() < VALUES_ONLY_RATE   # "Nopa 5 stars": no verb, a parameter only this tool has
-    terse = not noun_only and not values_only and action_source is None and not bare and source == "name" \
+    terse = not noun_only and action_source is None and not bare and source == "name" \
         and rng.random() < 0.1                 # "cancel booking FL7K2Q"
     if terse:                                  # the verb stays: it is what tells get_x from cancel_x
         action = " ".join(profile.name_words)
-    question = None if noun_only or values_only or terse or bare or source != "name" \
-        or rng.random() >= QUESTION_RATE \
+    question = None if noun_only or terse or bare or source != "name" or rng.random() >= QUESTION_RATE \
         else question_action(name, rng)
     action = question or action
     props = profile.schema.get("properties") or {}
     keys = _chosen_parameters(profile, rng, optional_rate)
-    anchor = None
-    if values_only:                            # the parameter that names the tool, said with its label
-        anchor = rng.choice(sorted(k for k in profile.distinctive if k in props))
-        keys = keys if anchor in keys else keys + [anchor]
     if rng.random() < 0.6:
         rng.shuffle(keys)
     phrases: Parts = []
@@ -351,7 +335,7 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
         if rng.random() < IDIOM_RATE:
             filled_by_key[key] = value_idiom(key, props[key], profile.units.get(key), rng) or filled_by_key[key]
     action_parts: Parts = [(action, False)]
-    if not terse and not values_only and rng.random() < (BARE_MODIFIER_RATE if bare else MODIFIER_RATE):
+    if not terse and rng.random() < (BARE_MODIFIER_RATE if bare else MODIFIER_RATE):  # "turn on the kitchen lights"
         for key in keys:
             filled, unit = filled_by_key[key], profile.units.get(key)
             if not filled.exempt and can_modify(key, props[key], filled.text, unit, action,
@@ -361,7 +345,6 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
                 keys = [k for k in keys if k != key]
                 break
     together = {p.first: p for p in profile.pairs if p.first in keys and p.second in keys
-                and anchor not in (p.first, p.second)
                 and filled_by_key[p.first].text and filled_by_key[p.second].text
                 and not (filled_by_key[p.first].exempt or filled_by_key[p.second].exempt)
                 and rng.random() < PAIR_RATE}
@@ -379,8 +362,7 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
                         (after, False)]
             arguments[key], arguments[pair.second] = filled.value, second.value
             continue
-        phrase = parameter_phrase(profile, key, node, filled, rng, first=i == 0, role=roles.get(key),
-                                  labelled=key == anchor)
+        phrase = parameter_phrase(profile, key, node, filled, rng, first=i == 0, role=roles.get(key))
         at = phrase.rfind(filled.text) if filled.text else -1
         if at < 0:
             phrases.append((joiner + phrase, False))
@@ -395,9 +377,6 @@ def tool_request(profile: ToolProfile, values: ValueMaker, *, optional_rate: flo
         parts: Parts = [*action_parts, *phrases]
     elif noun_only:
         parts = [(rng.choice(NOUN_ONLY_LEADS), False), *action_parts, *phrases, (rng.choice(NOUN_ONLY_TAILS), False)]
-    elif values_only:
-        parts = [(rng.choice(VALUES_ONLY_LEADS), False), *phrases, (rng.choice(NOUN_ONLY_TAILS), False)]
-        parts[1] = (parts[1][0].lstrip(" ,").removeprefix("and "), parts[1][1])
     elif question:                                         # "what's the indoor temperature in the basement?"
         parts = [(rng.choice(QUESTION_OPENERS), False), *action_parts, *phrases,
                  (rng.choice(QUESTION_TAILS), False)]
