@@ -241,8 +241,7 @@ def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[st
         return out
     faker = next((b["x-faker"] for b in bank_nodes if b.get("x-faker")), None)
     if related and (bank_values or faker):
-        out.update({"x-values": list(dict.fromkeys(bank_values))} if bank_values else {"x-faker": faker})
-        return out
+        return {**out, **_borrowed(bank_values, faker)}
     if examples:                               # the description's examples and look-alikes
         variants = [mimic(rng.choice(examples), rng) for _ in range(POOL_SIZE)]
         out["x-values"] = list(dict.fromkeys(examples + variants))
@@ -252,12 +251,17 @@ def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[st
             out.pop("x-values")
         return out
     if bank_values or faker:
-        out.update({"x-values": list(dict.fromkeys(bank_values))} if bank_values else {"x-faker": faker})
+        out.update(_borrowed(bank_values, faker))
     elif _TEXT_WORDS.search(label) or _TEXT_WORDS.search(desc[:40]):
         out["x-faker"] = "sentence"
     else:
         out["x-faker"] = "catch_phrase" if label.endswith("name") else "word"
     return out
+
+
+def _borrowed(bank_values: list[str], faker: str | None) -> dict[str, Any]:
+    """The hint taken from the catalogue's parameters of the same name: their values, else their faker."""
+    return {"x-values": list(dict.fromkeys(bank_values))} if bank_values else {"x-faker": faker}
 
 
 def hinted_schema(node: Mapping[str, Any], name: str, context: set[str], bank: CatalogueBank,
