@@ -268,11 +268,13 @@ class Engine:
             group = [requests[i] for i in rows]
             queries, matched, scores = None, None, None
             use_prior = constrained and binding.tool_prior > 0 and len(binding.specs) > 1
-            if use_prior:            # the rows over the query and its clauses, for the prior and the match
+            use_match = decision.uses_match and bool(binding.specs) and not all(req.require_call for req in group)
+            if use_prior or use_match:   # embedded once: the match, the prior and retrieval read them
                 queries = self.embed([req.query_ids for req in group])
+            if use_prior:            # the rows over the query and its clauses, for the prior and the match
                 matched = self.match_rows(binding, group, queries)
                 scores = self.tool_scores(binding, group, rows=matched)
-            if decision.uses_match and binding.specs and not all(req.require_call for req in group):
+            if use_match:
                 match = self.tool_match(binding, group, queries, rows=matched)
                 offsets[rows] = decision.bias + match @ np.array([decision.dense, decision.lexical])
             if constrained:          # a zero prior still: every routed batch runs one decode program

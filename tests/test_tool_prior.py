@@ -154,3 +154,27 @@ def test_routers_with_and_without_a_prior_share_one_decode_program(tiny_scramble
     for router in (many, off, one):
         router.route_sync("time in Oslo", require_call=True)
     assert compile_count() == before
+
+
+@pytest.mark.parametrize("prior", [0.0, None])
+def test_each_query_is_embedded_once_per_route(tiny_scrambled, prior):
+    """With the match decision, retrieval (more tools than ``top_k``) and the prior on or off,
+    the query is embedded once per route and read by the decision's match, the prior and the
+    shortlist alike."""
+    from needle_router.engine import Engine
+    from needle_router.model.loading import LoadedModel
+
+    cfg, params = tiny_scrambled
+    decision = {"no_call_bias": -20.0, "dense_weight": -1.0, "lexical_weight": -0.1}
+    engine = Engine(LoadedModel(params, cfg, "test:scrambled", True, {"extra": {"decision": decision}}))
+    assert engine.decision.uses_match
+    tools = [_tool("get_weather", "city"), _tool("get_time", "zone"), _tool("set_alarm", "minutes", "integer"),
+             _tool("get_news", "topic")]
+    router = NeedleRouter(tools, model=engine, top_k=2, tool_prior=prior, max_new_tokens=32)
+    query = "weather in Oslo please"
+    router.route_sync(query)                      # the tools' embeddings are cached after this
+    embedded = []
+    real = engine.embed
+    engine.embed = lambda token_lists: embedded.extend(map(tuple, token_lists)) or real(token_lists)
+    router.route_sync(query)
+    assert embedded.count(tuple(query_tokens(TOK, query))) == 1, embedded
