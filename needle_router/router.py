@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, validate_call
 
 from needle_router.calibration import Calibration
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
-from needle_router.decoding.grounding import QueryGround, drop_ungrounded
+from needle_router.decoding.grounding import QueryGround, drop_ungrounded, fill_said_enums
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.decoding.whitespace import strip_free_text
 from needle_router.engine import TOOL_PRIOR_WEIGHT, Binding, Decoded, Engine, Request, get_engine
@@ -338,8 +338,8 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
     """Generated ids -> (validated calls with the users' tool names, why other calls were
     dropped). Under the grammar nothing is ever dropped; without it, malformed or invalid
     calls are reported instead of raised. With ``query``, optional arguments it gives no
-    ground for are left out (:func:`~needle_router.decoding.grounding.drop_ungrounded`)."""
-    calls: list[ToolCall] = []
+    ground for are left out (:func:`~needle_router.decoding.grounding.drop_ungrounded`) and
+    optional enum values it names are added (:func:`~needle_router.decoding.grounding.fill_said_enums`)."""
     errors: list[str] = []
     try:
         _, raw_calls = split_calls(tokens, vocab_bytes)
@@ -347,6 +347,7 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
         return [], [str(exc)]
     by_internal = {s.internal_name: s for s in specs}
     ground = QueryGround(query) if query is not None and raw_calls else None
+    parsed: list[tuple[ToolSpec, dict[str, Any]]] = []
     for raw in raw_calls:
         try:
             call = parse_call(raw)
@@ -359,7 +360,11 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
         except (OutputParseError, ToolSpecError) as exc:
             errors.append(str(exc))
             continue
-        calls.append(ToolCall(id=f"call_{uuid.uuid4().hex[:24]}", name=spec.name, arguments=args))
+        parsed.append((spec, args))
+    if ground is not None and parsed:
+        filled = fill_said_enums([(args, spec.parameters) for spec, args in parsed], ground)
+        parsed = [(spec, args) for (spec, _), args in zip(parsed, filled)]
+    calls = [ToolCall(id=f"call_{uuid.uuid4().hex[:24]}", name=spec.name, arguments=args) for spec, args in parsed]
     return calls, errors
 
 

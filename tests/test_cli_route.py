@@ -12,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from needle_router.cli import main
+from needle_router.tools import to_tool_specs
+from needle_router.tools.loader import load_tools_file
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TOOL_NAMES = {"get_weather", "send_email", "create_calendar_event", "convert_currency", "search_web"}
@@ -100,12 +102,18 @@ def test_a_fine_tuned_model_is_served_with_its_whole_registry_unless_top_k_says_
     assert input_tokens() > input_tokens("--top-k", "8")
 
 
-def test_keep_ungrounded_is_accepted_and_only_ever_adds_keys(json_result):
+def test_keep_ungrounded_is_accepted_and_changes_only_optional_keys(json_result):
     kept = route_json("--tools", str(EXAMPLES / "tools.py"), "--keep-ungrounded")
-    grounded = {name: set(args) for name, args in calls_of(json_result)}
+    specs = {s.name: s for s in to_tool_specs(load_tools_file(EXAMPLES / "tools.py"))}
     assert calls_of(kept)
-    for name, args in calls_of(kept):   # the same decode; grounding can only take keys away
-        assert name in grounded and grounded[name] <= set(args)
+    assert [name for name, _ in calls_of(kept)] == [name for name, _ in calls_of(json_result)]
+    for (name, loose), (_, grounded) in zip(calls_of(kept), calls_of(json_result)):   # the same decode
+        params = specs[name].parameters
+        for key in set(loose) ^ set(grounded):   # grounding only drops or fills optional keys
+            assert key not in params.get("required", [])
+            if key in grounded:                  # filled: an enum value the query names
+                assert grounded[key] in params["properties"][key]["enum"]
+                assert grounded[key].casefold() in QUERY.casefold()
 
 
 def test_tool_prior_option_reaches_the_router_and_is_checked(json_result):

@@ -1,5 +1,6 @@
 """Optional arguments the query gives no ground for are dropped when an answer is parsed; required
-ones, formatted strings and nested values are never touched, numbers only when taken from a date."""
+ones, formatted strings and nested values are never touched, numbers only when taken from a date.
+Optional enum values the query names, that the answer left out, are added."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import pytest
 
 from needle_router.decoding.calls import target_tokens
-from needle_router.decoding.grounding import drop_ungrounded
+from needle_router.decoding.grounding import drop_ungrounded, fill_said_enums
 from needle_router.router import parse_answer
 from needle_router.tokenizer import default_tokenizer
 from needle_router.tools import to_tool_specs
@@ -95,4 +96,46 @@ def _parse(arguments: dict, query: str | None) -> dict:
 def test_parsing_with_the_query_grounds_and_without_it_keeps_everything():
     args = {"origin": "Boston", "destination": "Lisbon", "departure_date": "June 3", "cabin": "economy"}
     assert _parse(args, "Boston to Lisbon on June 3") == {k: v for k, v in args.items() if k != "cabin"}
+    assert _parse(args, None) == args
+
+
+TABLE = {"type": "object", "properties": {
+    "restaurant": {"type": "string"},
+    "seating": {"type": "string", "enum": ["indoor", "outdoor", "bar", "private_room"]},
+    "price": {"anyOf": [{"type": "string", "enum": ["cheap", "upscale"]}, {"type": "null"}]},
+    "unit": {"type": "string", "enum": ["C", "F"]}},
+    "required": ["restaurant"]}
+
+
+@pytest.mark.parametrize("query, added", [
+    ("table at Nopa, outdoor seating please", {"seating": "outdoor"}),
+    ("Nopa, in a private room, somewhere upscale", {"seating": "private_room", "price": "upscale"}),
+    ("table at Nopa, PRIVATE-ROOM", {"seating": "private_room"}),
+    ("table at Nopa for the barbecue crowd", {}),          # a word of its own, not a piece of one
+    ("table at Nopa, indoor or outdoor", {}),              # two values said: the query does not choose
+    ("table at Nopa at 20 C", {}),                         # one-letter values are never matched
+])
+def test_an_enum_value_the_query_names_is_filled_once(query, added):
+    assert fill_said_enums([({"restaurant": "Nopa"}, TABLE)], query) == [{"restaurant": "Nopa", **added}]
+
+
+def test_a_value_an_argument_holds_or_two_calls_could_take_is_not_filled():
+    query = "book The Bar for two, and Nopa outdoor"
+    assert fill_said_enums([({"restaurant": "The Bar"}, TABLE)], query) == [{"restaurant": "The Bar", "seating": "outdoor"}]
+    both = fill_said_enums([({"restaurant": "The Bar"}, TABLE), ({"restaurant": "Nopa"}, TABLE)], query)
+    assert both == [{"restaurant": "The Bar"}, {"restaurant": "Nopa"}]
+    assert fill_said_enums([({"restaurant": "Nopa", "seating": "bar"}, TABLE)], "Nopa, the bar, upscale") == [
+        {"restaurant": "Nopa", "seating": "bar", "price": "upscale"}]
+
+
+def test_filled_keys_follow_the_schema_order_and_set_keys_are_never_changed():
+    filled = fill_said_enums([({"restaurant": "Nopa", "unit": "F"}, TABLE)], "Nopa outdoor, indoor heaters")
+    assert filled == [{"restaurant": "Nopa", "unit": "F"}]    # two seating values said: nothing added
+    filled = fill_said_enums([({"restaurant": "Nopa", "unit": "F"}, TABLE)], "Nopa, bar seats")
+    assert list(filled[0]) == ["restaurant", "seating", "unit"]
+
+
+def test_parsing_with_the_query_fills_a_named_enum_value():
+    args = {"origin": "Boston", "destination": "Lisbon", "departure_date": "June 3"}
+    assert _parse(args, "Boston to Lisbon on June 3 in business") == {**args, "cabin": "business"}
     assert _parse(args, None) == args

@@ -16,12 +16,19 @@ argument stays only when the query gives it ground, by kind of value:
 Required arguments are never dropped (the call would stop validating), and neither are nested
 objects, arrays, or strings with a ``format`` or ``pattern`` (a date the model rewrote is not a
 piece of the query).
+
+The other way round, the model often ends an arguments object before an optional ``enum``
+parameter the query plainly sets ("room type twin", "outdoor seating", "a compact car"): the
+grammar walks keys in schema order, so a key left out cannot come back. When the query says
+exactly one value of such a parameter, as words of their own ("private_room" matches "private
+room"), and no argument of the answer holds that value already, :func:`fill_said_enums` adds it;
+a value two calls could take is left out of both.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from needle_router.decoding.whitespace import is_free_text
@@ -33,6 +40,8 @@ _MONTHS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
     "august september october november december".split())
 _DATE_JOINERS = "-/:"
+_SEPARATORS = re.compile(r"[\s_\-]+")
+MIN_ENUM_CHARS = 2  # a one-letter value ("C", "F") is too easily a stray letter of the query
 
 
 def _casefold_spaces(text: str) -> str:
@@ -82,6 +91,25 @@ class QueryGround:
     def count(self, value: str) -> int:
         folded = _casefold_spaces(value)
         return self.text.count(folded) if folded else 0
+
+    def says(self, phrase: str) -> bool:
+        """The phrase as words of their own, with ``_``, ``-`` and spaces alike ("private_room"
+        in "a private room"; "bar" not in "barbecue")."""
+        return _said_in(_phrase(phrase), self._phrased)
+
+    @property
+    def _phrased(self) -> str:
+        if not hasattr(self, "_phrased_text"):
+            self._phrased_text = _phrase(self.text)
+        return self._phrased_text
+
+
+def _phrase(text: str) -> str:
+    return _SEPARATORS.sub(" ", text.casefold()).strip()
+
+
+def _said_in(phrase: str, text: str) -> bool:
+    return bool(phrase) and re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text) is not None
 
 
 def _kind(schema: Mapping[str, Any]) -> str | None:
@@ -138,3 +166,58 @@ def drop_ungrounded(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
             taken.add(folded)
         kept[key] = value
     return kept
+
+
+def _enum_values(schema: Mapping[str, Any]) -> list[str]:
+    """The string values of an ``enum`` parameter (an ``Optional`` one's too); [] otherwise."""
+    if "anyOf" in schema:
+        branches = [b for b in schema["anyOf"] if isinstance(b, Mapping) and b.get("type") != "null"]
+        return _enum_values(branches[0]) if len(branches) == 1 else []
+    values = schema.get("enum")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        return []
+    return values
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def fill_said_enums(calls: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                    query: str | QueryGround) -> list[dict[str, Any]]:
+    """Each call's arguments (``calls``: ``(arguments, parameters)`` of one answer), plus every
+    optional ``enum`` parameter it lacks whose value the query names, one value only, that no
+    argument of the answer holds and no other lacking parameter could take. Keys stay in
+    schema order."""
+    ground = query if isinstance(query, QueryGround) else QueryGround(query)
+    held = [_phrase(s) for arguments, _ in calls for v in arguments.values() for s in _strings(v)]
+    held = [h for h in held if h]
+    found: list[tuple[int, str, str]] = []
+    for i, (arguments, parameters) in enumerate(calls):
+        props = parameters.get("properties") or {}
+        for key, schema in props.items():
+            if key in arguments or not isinstance(schema, Mapping):
+                continue
+            said = [v for v in _enum_values(schema)
+                    if len(_phrase(v)) >= MIN_ENUM_CHARS and ground.says(v)
+                    and not any(_said_in(_phrase(v), h) or _said_in(h, _phrase(v)) for h in held)]
+            if len(said) == 1:
+                found.append((i, key, said[0]))
+    takers: dict[str, int] = {}
+    for _, _, value in found:
+        takers[_phrase(value)] = takers.get(_phrase(value), 0) + 1
+    out = [dict(arguments) for arguments, _ in calls]
+    for i, key, value in found:
+        if takers[_phrase(value)] == 1:
+            out[i][key] = value
+    for i, (arguments, parameters) in enumerate(calls):
+        if len(out[i]) > len(arguments):
+            order = list(parameters.get("properties") or {})
+            out[i] = {k: out[i][k] for k in sorted(out[i], key=lambda k: order.index(k) if k in order else len(order))}
+    return out
