@@ -1,9 +1,11 @@
-"""What dropping ungrounded optional arguments does to accuracy, per suite and category.
+"""What grounding optional arguments in the query does to accuracy, per suite and category.
 
-Each suite is routed twice with the same weights: keeping every argument the model writes, and
-with the router's default, which drops the optional arguments the query gives no ground for
-(`needle_router/decoding/grounding.py`). Prints exact match (BFCL: its AST checker), argument
-accuracy and invented / missing parameters per call, side by side.
+Each suite is routed once with the given weights, keeping every argument the model writes; the
+router's grounding (`needle_router/decoding/grounding.py`) is then applied to those answers in
+steps: dropping the optional arguments the query gives no ground for, and the router's default,
+which also fills an optional enum parameter whose one value the query names. Prints exact match
+(BFCL: its AST checker), argument accuracy and invented / missing parameters per call, side by
+side.
 
     python benchmarks/bench_grounding.py                                   # held-out, shipped weights
     python benchmarks/bench_grounding.py --suite bfcl --limit 50
@@ -16,6 +18,7 @@ held-out set, nothing here is tuned on it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import sys
 import warnings
@@ -25,12 +28,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "trainer"))
 
 import jax  # noqa: E402
 
+from needle_router.decoding.grounding import QueryGround, drop_ungrounded, fill_said_enums  # noqa: E402
 from needle_router.engine import get_engine  # noqa: E402
+from needle_router.tools import to_tool_specs  # noqa: E402
 from needle_trainer.evaluation import scoring  # noqa: E402
 from needle_trainer.evaluation.routing import predict  # noqa: E402
 from needle_trainer.evaluation.suites import load_suite  # noqa: E402
 
-MODES = {"keep every argument": False, "drop ungrounded (default)": True}
+MODES = ("keep every argument", "drop ungrounded", "drop + fill named enums (default)")
+
+
+def grounded(case, pred, fill: bool):
+    """``pred`` (routed keeping every argument) as the router grounds it: each call's ungrounded
+    optional arguments dropped, then (``fill``) the answer's named enum values filled in."""
+    if not pred.calls:
+        return pred
+    params = {spec.name: spec.parameters for spec in to_tool_specs(case.tools)}
+    ground = QueryGround(case.query)
+    calls = [{**c, "arguments": drop_ungrounded(c["arguments"], params[c["name"]], ground)} for c in pred.calls]
+    if fill:
+        filled = fill_said_enums([(c["arguments"], params[c["name"]]) for c in calls], ground)
+        calls = [{**c, "arguments": args} for c, args in zip(calls, filled)]
+    return dataclasses.replace(pred, calls=calls)
 
 
 def _cell(metrics: dict, key: str, digits: int = 1) -> str:
@@ -47,15 +66,17 @@ def main() -> None:
     warnings.simplefilter("ignore")
     engine = get_engine(args.model)
     label, cases = load_suite(args.suite, limit=args.limit)
-    reports = {}
-    for mode, ground in MODES.items():
-        preds = predict(engine, [c.item() for c in cases], ground_optional=ground)
-        reports[mode] = scoring.score_cases(cases, preds)
+    raw = predict(engine, [c.item() for c in cases], ground_optional=False)
+    reports = {
+        MODES[0]: scoring.score_cases(cases, raw),
+        MODES[1]: scoring.score_cases(cases, [grounded(c, p, fill=False) for c, p in zip(cases, raw)]),
+        MODES[2]: scoring.score_cases(cases, [grounded(c, p, fill=True) for c, p in zip(cases, raw)]),
+    }
     print(f"{platform.machine()}, {jax.default_backend()}; model: {engine.loaded.label}; suite: {label}, "
           f"{len(cases)} cases\n")
     print("| category | n | arguments | exact match | argument acc. | invented params / call | missing params / call |")
     print("|---|---|---|---|---|---|---|")
-    for category in reports[next(iter(MODES))]["accuracy"]:
+    for category in reports[MODES[0]]["accuracy"]:
         for mode, report in reports.items():
             m = report["metrics"].get(category, {})
             print(f"| {category} | {report['n'][category]} | {mode} | {report['accuracy'][category]:.1f} | "

@@ -118,10 +118,10 @@ def test_bench_eval_prints_batched_vs_sequential_table():
     assert re.search(r"\| whole suite, as `eval` runs it \| 10 \|", out)
 
 
-def test_bench_grounding_prints_both_modes_per_category():
+def test_bench_grounding_prints_each_mode_per_category():
     out = _run("benchmarks/bench_grounding.py", "--model", "needle-tiny", "--limit", "2")
     assert "| category | n | arguments | exact match |" in out
-    for mode in ("keep every argument", "drop ungrounded (default)"):
+    for mode in ("keep every argument", "drop ungrounded", "drop + fill named enums (default)"):
         assert re.search(rf"\| single \| 2 \| {re.escape(mode)} \| [\d.]+ \|", out)
         assert re.search(rf"\| \*\*all\*\* \(all cases\) \| \d+ \| {re.escape(mode)} \| [\d.]+ \|", out)
 

@@ -121,7 +121,8 @@ def test_an_enum_value_the_query_names_is_filled_once(query, added):
 
 def test_a_value_an_argument_holds_or_two_calls_could_take_is_not_filled():
     query = "book The Bar for two, and Nopa outdoor"
-    assert fill_said_enums([({"restaurant": "The Bar"}, TABLE)], query) == [{"restaurant": "The Bar", "seating": "outdoor"}]
+    alone = fill_said_enums([({"restaurant": "The Bar"}, TABLE)], query)
+    assert alone == [{"restaurant": "The Bar", "seating": "outdoor"}]
     both = fill_said_enums([({"restaurant": "The Bar"}, TABLE), ({"restaurant": "Nopa"}, TABLE)], query)
     assert both == [{"restaurant": "The Bar"}, {"restaurant": "Nopa"}]
     assert fill_said_enums([({"restaurant": "Nopa", "seating": "bar"}, TABLE)], "Nopa, the bar, upscale") == [

@@ -85,7 +85,8 @@ class NeedleChat(BaseChatModel):
     min_confidence: float | None = None
     max_new_tokens: int = 256
     max_batch: int = 32
-    ground_optional: bool = Field(default=True, description="drop optional arguments the query never mentions")
+    ground_optional: bool = Field(
+        default=True, description="drop optional arguments the query never mentions, fill an optional enum value it names")
     tool_prior: float | None = Field(default=None, ge=0.0, le=100.0,
                                      description="weight of the query's retrieval match on the tool name; "
                                                  "0 = the model alone, None = the router's default")
