@@ -54,6 +54,7 @@ class QueryGround:
     def __init__(self, query: str) -> None:
         self.text = _casefold_spaces(query)
         self.words = set(terms(query))
+        self.phrased = _phrase(self.text)   # "_", "-" and spaces alike, for :meth:`says`
 
     def holds_word(self, word: str) -> bool:
         """The word, or one sharing its stem ("shuffl" from "shuffling" and "shuffle")."""
@@ -95,13 +96,7 @@ class QueryGround:
     def says(self, phrase: str) -> bool:
         """The phrase as words of their own, with ``_``, ``-`` and spaces alike ("private_room"
         in "a private room"; "bar" not in "barbecue")."""
-        return _said_in(_phrase(phrase), self._phrased)
-
-    @property
-    def _phrased(self) -> str:
-        if not hasattr(self, "_phrased_text"):
-            self._phrased_text = _phrase(self.text)
-        return self._phrased_text
+        return _said_in(_phrase(phrase), self.phrased)
 
 
 def _phrase(text: str) -> str:
@@ -112,14 +107,20 @@ def _said_in(phrase: str, text: str) -> bool:
     return bool(phrase) and re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text) is not None
 
 
+def _optional_branch(schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """X of ``anyOf: [X, null]`` (pydantic's ``Optional[X]``); None for other unions."""
+    branches = [b for b in schema["anyOf"] if isinstance(b, Mapping) and b.get("type") != "null"]
+    return branches[0] if len(branches) == 1 else None
+
+
 def _kind(schema: Mapping[str, Any]) -> str | None:
     """``"text"`` (free text), ``"enum"``, ``"bool"`` or ``"number"``; None for what the checks
     leave alone."""
     if is_free_text(schema):
         return "text"
     if "anyOf" in schema:  # Optional[X] from pydantic: X or null
-        branches = [b for b in schema["anyOf"] if isinstance(b, Mapping) and b.get("type") != "null"]
-        return _kind(branches[0]) if len(branches) == 1 else None
+        branch = _optional_branch(schema)
+        return _kind(branch) if branch is not None else None
     if isinstance(schema.get("enum"), list):
         return "enum" if all(isinstance(v, str) for v in schema["enum"]) else None
     kind = schema.get("type")
@@ -171,8 +172,8 @@ def drop_ungrounded(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
 def _enum_values(schema: Mapping[str, Any]) -> list[str]:
     """The string values of an ``enum`` parameter (an ``Optional`` one's too); [] otherwise."""
     if "anyOf" in schema:
-        branches = [b for b in schema["anyOf"] if isinstance(b, Mapping) and b.get("type") != "null"]
-        return _enum_values(branches[0]) if len(branches) == 1 else []
+        branch = _optional_branch(schema)
+        return _enum_values(branch) if branch is not None else []
     values = schema.get("enum")
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         return []
