@@ -64,7 +64,8 @@ def test_a_span_another_argument_took_is_not_repeated_unless_said_twice():
 @pytest.mark.parametrize("query, kept", [
     ("flights JFK to LAX on June 3", False), ("JFK to LAX, 3rd June", False),
     ("JFK to LAX 2025-06-03", False), ("JFK to LAX at 10:03", False), ("JFK to LAX June 3 for 3", True),
-    ("JFK to LAX for three of us", True), ("JFK to LAX", True)])
+    ("JFK to LAX for three of us", True), ("JFK to LAX", True), ("JFK to LAX June 3, three of us", True),
+    ("JFK to LAX June 3, three.", True)])
 def test_a_number_the_query_holds_only_in_a_date_is_dropped(query, kept):
     args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", "passengers": 3}
     assert ("passengers" in drop_ungrounded(args, FLIGHTS, query)) is kept

@@ -40,6 +40,9 @@ _MONTHS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
     "august september october november december".split())
 _DATE_JOINERS = "-/:"
+_NUMBER_WORDS = dict(enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split()))
 _SEPARATORS = re.compile(r"[\s_\-]+")
 MIN_ENUM_CHARS = 2  # a one-letter value ("C", "F") is too easily a stray letter of the query
 
@@ -74,7 +77,10 @@ class QueryGround:
         return any(self.holds_word(w) for w in terms(text))
 
     def number_only_in_dates(self, value: float) -> bool:
-        """The query holds ``value`` as a number, and only inside dates or times."""
+        """The query holds ``value`` as a number, and only inside dates or times (not when it
+        also says it in words: "for six ... 2025-06-14")."""
+        if value in _NUMBER_WORDS and re.search(rf"\b{_NUMBER_WORDS[value]}\b", self.text):
+            return False
         found = dated = 0
         for match in _NUMBER.finditer(self.text):
             if float(match.group()) != value:
