@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "trainer"))
 
 import jax  # noqa: E402
 
-from needle_router.decoding.grounding import QueryGround, drop_ungrounded, fill_said_enums  # noqa: E402
+from needle_router.decoding.grounding import ground_answer  # noqa: E402
 from needle_router.engine import get_engine  # noqa: E402
 from needle_router.tools import to_tool_specs  # noqa: E402
 from needle_trainer.evaluation import scoring  # noqa: E402
@@ -39,17 +39,13 @@ MODES = ("keep every argument", "drop ungrounded", "drop + fill named enums (def
 
 
 def grounded(case, pred, fill: bool):
-    """``pred`` (routed keeping every argument) as the router grounds it: each call's ungrounded
-    optional arguments dropped, then (``fill``) the answer's named enum values filled in."""
+    """``pred`` (routed keeping every argument) as the router grounds it (ungrounded optional
+    arguments dropped, then, with ``fill``, the enum values the query names filled)."""
     if not pred.calls:
         return pred
     params = {spec.name: spec.parameters for spec in to_tool_specs(case.tools)}
-    ground = QueryGround(case.query)
-    calls = [{**c, "arguments": drop_ungrounded(c["arguments"], params[c["name"]], ground)} for c in pred.calls]
-    if fill:
-        filled = fill_said_enums([(c["arguments"], params[c["name"]]) for c in calls], ground)
-        calls = [{**c, "arguments": args} for c, args in zip(calls, filled)]
-    return dataclasses.replace(pred, calls=calls)
+    args = ground_answer([(c["arguments"], params[c["name"]]) for c in pred.calls], case.query, fill=fill)
+    return dataclasses.replace(pred, calls=[{**c, "arguments": a} for c, a in zip(pred.calls, args)])
 
 
 def _cell(metrics: dict, key: str, digits: int = 1) -> str:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, validate_call
 
 from needle_router.calibration import Calibration
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
-from needle_router.decoding.grounding import QueryGround, drop_ungrounded, fill_said_enums
+from needle_router.decoding.grounding import ground_answer
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.decoding.whitespace import strip_free_text
 from needle_router.engine import TOOL_PRIOR_WEIGHT, Binding, Decoded, Engine, Request, get_engine
@@ -339,15 +339,14 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
     """Generated ids -> (validated calls with the users' tool names, why other calls were
     dropped). Under the grammar nothing is ever dropped; without it, malformed or invalid
     calls are reported instead of raised. With ``query``, optional arguments it gives no
-    ground for are left out (:func:`~needle_router.decoding.grounding.drop_ungrounded`) and
-    optional enum values it names are added (:func:`~needle_router.decoding.grounding.fill_said_enums`)."""
+    ground for are left out and optional enum values it names are added
+    (:func:`~needle_router.decoding.grounding.ground_answer`)."""
     errors: list[str] = []
     try:
         _, raw_calls = split_calls(tokens, vocab_bytes)
     except OutputParseError as exc:
         return [], [str(exc)]
     by_internal = {s.internal_name: s for s in specs}
-    ground = QueryGround(query) if query is not None and raw_calls else None
     parsed: list[tuple[ToolSpec, dict[str, Any]]] = []
     for raw in raw_calls:
         try:
@@ -356,15 +355,13 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
             if spec is None:
                 raise OutputParseError(f"unknown tool {call.internal_name!r}")
             args = spec.validate_arguments(strip_free_text(call.arguments, spec.parameters), fill_defaults=False)
-            if ground is not None:
-                args = drop_ungrounded(args, spec.parameters, ground)
         except (OutputParseError, ToolSpecError) as exc:
             errors.append(str(exc))
             continue
         parsed.append((spec, args))
-    if ground is not None and parsed:
-        filled = fill_said_enums([(args, spec.parameters) for spec, args in parsed], ground)
-        parsed = [(spec, args) for (spec, _), args in zip(parsed, filled)]
+    if query is not None and parsed:
+        grounded = ground_answer([(args, spec.parameters) for spec, args in parsed], query)
+        parsed = [(spec, args) for (spec, _), args in zip(parsed, grounded)]
     calls = [ToolCall(id=f"call_{uuid.uuid4().hex[:24]}", name=spec.name, arguments=args) for spec, args in parsed]
     return calls, errors
 

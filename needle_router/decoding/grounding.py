@@ -28,9 +28,11 @@ a value two calls could take is left out of both.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from needle_router.decoding.calls import order_like_schema
 from needle_router.decoding.whitespace import is_free_text
 from needle_router.lexical import terms
 
@@ -57,7 +59,7 @@ class QueryGround:
     def __init__(self, query: str) -> None:
         self.text = _casefold_spaces(query)
         self.words = set(terms(query))
-        self.phrased = _phrase(self.text)   # "_", "-" and spaces alike, for :meth:`says`
+        self.phrased = _phrase(self.text)   # "_", "-" and spaces alike: "private_room" is said in "a private room"
 
     def holds_word(self, word: str) -> bool:
         """The word, or one sharing its stem ("shuffl" from "shuffling" and "shuffle")."""
@@ -99,17 +101,13 @@ class QueryGround:
         folded = _casefold_spaces(value)
         return self.text.count(folded) if folded else 0
 
-    def says(self, phrase: str) -> bool:
-        """The phrase as words of their own, with ``_``, ``-`` and spaces alike ("private_room"
-        in "a private room"; "bar" not in "barbecue")."""
-        return _said_in(_phrase(phrase), self.phrased)
-
 
 def _phrase(text: str) -> str:
     return _SEPARATORS.sub(" ", text.casefold()).strip()
 
 
 def _said_in(phrase: str, text: str) -> bool:
+    """``phrase`` as words of their own in ``text`` ("bar" is not said in "barbecue")."""
     return bool(phrase) and re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text) is not None
 
 
@@ -203,28 +201,29 @@ def fill_said_enums(calls: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
     argument of the answer holds and no other lacking parameter could take. Keys stay in
     schema order."""
     ground = query if isinstance(query, QueryGround) else QueryGround(query)
-    held = [_phrase(s) for arguments, _ in calls for v in arguments.values() for s in _strings(v)]
-    held = [h for h in held if h]
-    found: list[tuple[int, str, str]] = []
+    held = [h for arguments, _ in calls for v in arguments.values() for s in _strings(v) if (h := _phrase(s))]
+    found: list[tuple[int, str, str, str]] = []   # (call, key, value, its phrase)
     for i, (arguments, parameters) in enumerate(calls):
-        props = parameters.get("properties") or {}
-        for key, schema in props.items():
+        for key, schema in (parameters.get("properties") or {}).items():
             if key in arguments or not isinstance(schema, Mapping):
                 continue
-            said = [v for v in _enum_values(schema)
-                    if len(_phrase(v)) >= MIN_ENUM_CHARS and ground.says(v)
-                    and not any(_said_in(_phrase(v), h) or _said_in(h, _phrase(v)) for h in held)]
+            said = [(v, p) for v in _enum_values(schema) if len(p := _phrase(v)) >= MIN_ENUM_CHARS
+                    and _said_in(p, ground.phrased) and not any(_said_in(p, h) or _said_in(h, p) for h in held)]
             if len(said) == 1:
-                found.append((i, key, said[0]))
-    takers: dict[str, int] = {}
-    for _, _, value in found:
-        takers[_phrase(value)] = takers.get(_phrase(value), 0) + 1
+                found.append((i, key, *said[0]))
+    takers = Counter(phrase for *_, phrase in found)
     out = [dict(arguments) for arguments, _ in calls]
-    for i, key, value in found:
-        if takers[_phrase(value)] == 1:
+    for i, key, value, phrase in found:
+        if takers[phrase] == 1:
             out[i][key] = value
-    for i, (arguments, parameters) in enumerate(calls):
-        if len(out[i]) > len(arguments):
-            order = list(parameters.get("properties") or {})
-            out[i] = {k: out[i][k] for k in sorted(out[i], key=lambda k: order.index(k) if k in order else len(order))}
-    return out
+    return [order_like_schema(args, parameters) if len(args) > len(arguments) else args
+            for args, (arguments, parameters) in zip(out, calls)]
+
+
+def ground_answer(calls: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], query: str | QueryGround,
+                  fill: bool = True) -> list[dict[str, Any]]:
+    """The grounding a parsed answer gets (``calls``: ``(arguments, parameters)``): each call's
+    ungrounded optional arguments dropped, then (``fill``) the enum values the query names filled."""
+    ground = query if isinstance(query, QueryGround) else QueryGround(query)
+    dropped = [(drop_ungrounded(arguments, parameters, ground), parameters) for arguments, parameters in calls]
+    return fill_said_enums(dropped, ground) if fill else [arguments for arguments, _ in dropped]
