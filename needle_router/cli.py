@@ -388,9 +388,10 @@ def train(config_path: str, resume: bool, out_dir: str | None, minutes: float | 
               help="The app's tools: a .py with TOOLS = [...], or a .json / .yaml list of schemas.")
 @click.option("--data", "data_file", default=None, type=click.Path(dir_okay=False),
               help="Your own examples (JSONL: {query, calls} or the original Needle format); bad lines are skipped.")
-@click.option("--examples-per-tool", default=150, show_default=True, type=click.IntRange(min=5),
+@click.option("--examples-per-tool", default=300, show_default=True, type=click.IntRange(min=5),
               help="Synthesised single-call examples per tool (plus parallel and no-call ones).")
-@click.option("--epochs", default=3.0, show_default=True, type=click.FloatRange(min=0.01), help="Passes over the training split.")
+@click.option("--epochs", default=1.5, show_default=True, type=click.FloatRange(min=0.01),
+              help="Passes over the training split (many distinct examples seen less often beat few seen often).")
 @click.option("--lora-rank", default=None, type=click.IntRange(min=1),
               help="Train LoRA adapters of this rank on the attention projections instead of every weight.")
 @click.option("--full", is_flag=True, help="Train every weight (the default; measured faster to learn, see README).")

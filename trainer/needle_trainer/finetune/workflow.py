@@ -65,7 +65,7 @@ def _read_splits(out: Path) -> dict[str, list[dict]]:
 
 
 def run(specs: Sequence[ToolSpec], out: Path, *, tools_file: str, data_file: str | None = None,
-        holdout_file: str | None = None, per_tool: int = 150, epochs: float = 3.0, lora_rank: int | None = None,
+        holdout_file: str | None = None, per_tool: int = 300, epochs: float = 1.5, lora_rank: int | None = None,
         freeze_encoder: bool = False, minutes: float | None = 20.0, base: str | None = None, resume: bool = False,
         eval_every: int = 50, seed: int = 0, learning_rate: float | None = None, tool_subsets: float = 0.75,
         console: Console | None = None, on_event: Callable[[dict[str, Any]], None] | None = None, own_process: bool = False) -> dict[str, Any]:
