@@ -192,6 +192,35 @@ def test_decision_outcomes_route_real_examples_and_restore_the_bias(tmp_path):
     assert not outcomes.call_right[outcomes.gold_no_call].any()  # a call is never right where none is
 
 
+def test_answers_under_a_decision_are_what_routing_with_it_writes(tmp_path):
+    """The confidence of each answer under another decision follows from the unbiased passes:
+    routing again with that decision gives the same answers, confidences and rightness."""
+    from needle_trainer.evaluation.decision import decoding_with
+    from needle_trainer.evaluation.routing import predict
+    from needle_trainer.metrics import Scores
+
+    engine = get_engine(str(_tiny_weights(tmp_path / "w")))
+    examples = decision_examples(16)
+    outcomes = decision_outcomes(engine, examples)
+    margins = np.sort(outcomes.margin)[3:13]              # split the answers where they sit farthest apart
+    i = int(np.argmax(np.diff(margins)))
+    decision = NoCallDecision(-float(margins[i] + margins[i + 1]) / 2)
+    expected = outcomes.answer_confidence(decision)
+    with decoding_with(engine, decision):
+        preds = predict(engine, [{"query": e["query"], "tools": e["tools"]} for e in examples], raw_confidence=True)
+    says_no_call = outcomes.margin + decision.bias > 0
+    assert says_no_call.any() and not says_no_call.all()
+    said = [p.no_call_probability if p.no_call_probability is not None else float(not p.calls) for p in preds]
+    assert [q > 0.5 for q in said] == list(says_no_call)
+    known = ~np.isnan(expected)
+    assert known.sum() >= 12
+    assert np.allclose(expected[known], [p.confidence for p, k in zip(preds, known) if k], rtol=1e-3, atol=1e-5)
+    confidence, right = outcomes.answers(decision)
+    assert np.array_equal(confidence, expected[known])
+    routed_right = [Scores().add(e["calls"], p.calls, p.valid) for e, p in zip(examples, preds)]
+    assert list(right) == [r for r, k in zip(routed_right, known) if k]
+
+
 def test_decision_examples_use_training_split_tools_not_the_heldout_ones():
     from needle_trainer.data.heldout import heldout_examples
 

@@ -85,6 +85,14 @@ def test_outputs_exist_and_load(tuned):
     assert no_call_decision({"extra": {"decision": stored}}).bias == stored["no_call_bias"]
     assert stored["accuracy_after"] >= stored["accuracy_before"] and stored["calls_kept"] >= 0.75
     assert "no-call offset" in output and "(validation split)" in output
+    # so was the confidence mapping, for the answers that decision writes
+    mapping = json.loads((out / "config.json").read_text())["metadata"]["calibration"]
+    assert mapping["split"] == "validation" and mapping["n"] >= 10 and mapping["a"] > 0
+    assert report["calibration"] == mapping
+    assert 0.0 <= mapping["ece_after"] <= 1.0 and 0.0 <= mapping["ece_before"] <= 1.0
+    assert "confidence calibrated on" in output
+    from needle_router.calibration import Calibration
+    assert not Calibration.from_info({"extra": {"calibration": mapping}}).is_identity
     from needle_router.tools import load_tools_file
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same tools: no warning

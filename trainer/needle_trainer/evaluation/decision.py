@@ -48,6 +48,9 @@ class DecisionOutcomes:
     gold_no_call: np.ndarray
     call_right: np.ndarray
     match: np.ndarray | None = None
+    # the raw confidence of the call answer given that the model calls (its P(call) factor
+    # taken out); NaN where no call answer was decoded (a declined query that needs none)
+    call_confidence: np.ndarray | None = None
 
     def offsets(self, decision: NoCallDecision) -> np.ndarray:
         """Each example's offset under ``decision``."""
@@ -66,6 +69,24 @@ class DecisionOutcomes:
         """Examples that need a call and get one at ``bias`` (one offset, or one per example)."""
         need = ~self.gold_no_call
         return int((self.margin[need] + np.broadcast_to(bias, self.margin.shape)[need] <= 0).sum())
+
+    def answer_confidence(self, decision: NoCallDecision) -> np.ndarray:
+        """The raw confidence of each answer written under ``decision``, without decoding again:
+        the offset moves P(no call) and, through it, the call answer's P(call) factor, and
+        leaves every later token as it was. NaN where that answer is a call never decoded (a
+        declined query that needs no call)."""
+        if self.call_confidence is None:
+            raise ValueError("these outcomes were measured without the answers' confidence")
+        p_no_call = 1.0 / (1.0 + np.exp(-(self.margin + self.offsets(decision))))
+        return np.where(p_no_call > 0.5, p_no_call, self.call_confidence * (1.0 - p_no_call))
+
+    def answers(self, decision: NoCallDecision) -> tuple[np.ndarray, np.ndarray]:
+        """(raw confidence, right) of the answers written under ``decision`` whose confidence
+        is known (what a confidence mapping is fitted on)."""
+        confidence = self.answer_confidence(decision)
+        right = np.where(self.margin + self.offsets(decision) > 0, self.gold_no_call, self.call_right)
+        known = ~np.isnan(confidence)
+        return confidence[known], right[known]
 
     def no_call_accuracy(self, bias: float | np.ndarray) -> float:
         """Accuracy on the examples whose answer is "no call"."""
@@ -179,11 +200,17 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
     # is wrong either way, so which side it sits on does not matter.
     p_no_call = [p.no_call_probability if p.no_call_probability is not None else float(not p.calls)
                  for p in preds]
+    # a call's raw confidence holds its P(call) = 1 - P(no call); a forced call's holds 1
+    call_confidence = np.array([p.confidence / max(1.0 - q, 1e-12) if p.calls else np.nan
+                                for p, q in zip(preds, p_no_call)])
+    for i, p in zip(declined, forced):
+        call_confidence[i] = p.confidence
     return DecisionOutcomes(
         margin=np.array([logit(p) for p in p_no_call]),
         gold_no_call=np.array([not e["calls"] for e in examples]),
         call_right=call_right,
         match=np.array([p.tool_match or (-1.0, 0.0) for p in preds]),
+        call_confidence=np.minimum(call_confidence, 1.0),
     )
 
 
