@@ -2,8 +2,9 @@
 
 Each suite is routed once with the given weights, keeping every argument the model writes; the
 router's grounding (`needle_router/decoding/grounding.py`) is then applied to those answers in
-steps: dropping the optional arguments the query gives no ground for, and the router's default,
-which also fills an optional enum parameter whose one value the query names. Prints exact match
+steps: dropping the optional arguments the query gives no ground for, then filling an optional
+enum parameter whose one value the query names, then the router's default, which also completes
+proper names the model cut short ("Khao" -> "Kin Khao"). Prints exact match
 (BFCL: its AST checker), argument accuracy and invented / missing parameters per call, side by
 side.
 
@@ -35,16 +36,19 @@ from needle_trainer.evaluation import scoring  # noqa: E402
 from needle_trainer.evaluation.routing import predict  # noqa: E402
 from needle_trainer.evaluation.suites import load_suite  # noqa: E402
 
-MODES = ("keep every argument", "drop ungrounded", "drop + fill named enums (default)")
+MODES = ("keep every argument", "drop ungrounded", "drop + fill named enums",
+         "drop + complete names + fill (default)")
 
 
-def grounded(case, pred, fill: bool):
+def grounded(case, pred, fill: bool, names: bool):
     """``pred`` (routed keeping every argument) as the router grounds it (ungrounded optional
-    arguments dropped, then, with ``fill``, the enum values the query names filled)."""
+    arguments dropped, then, with ``names``, names cut short completed, then, with ``fill``, the
+    enum values the query names filled)."""
     if not pred.calls:
         return pred
     params = {spec.name: spec.parameters for spec in to_tool_specs(case.tools)}
-    args = ground_answer([(c["arguments"], params[c["name"]]) for c in pred.calls], case.query, fill=fill)
+    args = ground_answer([(c["arguments"], params[c["name"]]) for c in pred.calls], case.query, fill=fill,
+                         names=names)
     return dataclasses.replace(pred, calls=[{**c, "arguments": a} for c, a in zip(pred.calls, args)])
 
 
@@ -65,8 +69,9 @@ def main() -> None:
     raw = predict(engine, [c.item() for c in cases], ground_optional=False)
     reports = {
         MODES[0]: scoring.score_cases(cases, raw),
-        MODES[1]: scoring.score_cases(cases, [grounded(c, p, fill=False) for c, p in zip(cases, raw)]),
-        MODES[2]: scoring.score_cases(cases, [grounded(c, p, fill=True) for c, p in zip(cases, raw)]),
+        MODES[1]: scoring.score_cases(cases, [grounded(c, p, fill=False, names=False) for c, p in zip(cases, raw)]),
+        MODES[2]: scoring.score_cases(cases, [grounded(c, p, fill=True, names=False) for c, p in zip(cases, raw)]),
+        MODES[3]: scoring.score_cases(cases, [grounded(c, p, fill=True, names=True) for c, p in zip(cases, raw)]),
     }
     print(f"{platform.machine()}, {jax.default_backend()}; model: {engine.loaded.label}; suite: {label}, "
           f"{len(cases)} cases\n")

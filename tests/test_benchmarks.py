@@ -121,7 +121,8 @@ def test_bench_eval_prints_batched_vs_sequential_table():
 def test_bench_grounding_prints_each_mode_per_category():
     out = _run("benchmarks/bench_grounding.py", "--model", "needle-tiny", "--limit", "2")
     assert "| category | n | arguments | exact match |" in out
-    for mode in ("keep every argument", "drop ungrounded", "drop + fill named enums (default)"):
+    for mode in ("keep every argument", "drop ungrounded", "drop + fill named enums",
+                 "drop + complete names + fill (default)"):
         assert re.search(rf"\| single \| 2 \| {re.escape(mode)} \| [\d.]+ \|", out)
         assert re.search(rf"\| \*\*all\*\* \(all cases\) \| \d+ \| {re.escape(mode)} \| [\d.]+ \|", out)
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from needle_router.decoding.calls import target_tokens
-from needle_router.decoding.grounding import drop_ungrounded, fill_said_enums
+from needle_router.decoding.grounding import complete_name, complete_names, drop_ungrounded, fill_said_enums, ground_answer
 from needle_router.router import parse_answer
 from needle_router.tokenizer import default_tokenizer
 from needle_router.tools import to_tool_specs
@@ -141,3 +141,35 @@ def test_parsing_with_the_query_fills_a_named_enum_value():
     args = {"origin": "Boston", "destination": "Lisbon", "departure_date": "June 3"}
     assert _parse(args, "Boston to Lisbon on June 3 in business") == {**args, "cabin": "business"}
     assert _parse(args, None) == args
+
+
+@pytest.mark.parametrize("value, query, completed", [
+    ("Gardens", "book a table at Kew Gardens Grill tonight", "Kew Gardens Grill"),
+    ("Museum", "two tickets for the Museum of Fine Arts on friday", "Museum of Fine Arts"),
+    ("Cinema", "at Roxie Cinema Friday 8pm", "Roxie Cinema"),          # a day name is not part of it
+    ("Lane", "ship it to Penny Lane.", "Penny Lane"),
+    ("Nopa", "book Nopa, Zuni is full", "Nopa"),                      # a comma ends the name
+    ("Hall", "Carnegie Hall tickets for two", "Hall"),                # the first word may be sentence case
+    ("A-12", "ship A-12 Widget today", "A-12"),                       # codes are not names
+    ("Park", "from Park Ave to Park Slope", "Park"),                  # said twice: which one?
+    ("pizza", "order Pizza Hut pizza", "pizza"),                      # not a name
+    ("Marta", "invite Marta & Yuki", "Marta"),                        # "&" lists people as often as it names
+])
+def test_a_name_cut_short_grows_to_the_capitalised_words_around_it(value, query, completed):
+    assert complete_name(value, query) == completed
+
+
+def test_a_name_is_not_completed_over_another_argument():
+    assert complete_name("Grill", "dinner at Kew Grill", others=["Kew"]) == "Grill"
+    assert complete_name("Grill", "dinner at Kew Grill", others=["in"]) == "Kew Grill"   # words, not letters
+
+
+def test_only_free_text_values_are_completed_and_the_switch_turns_it_off():
+    params = {"type": "object", "properties": {
+        "venue": {"type": "string"}, "city": {"type": "string", "enum": ["Grill", "Oslo"]},
+        "day": {"type": "string", "format": "date"}, "seats": {"type": "integer"}}, "required": ["venue"]}
+    query = "seats at Kew Grill for 4"
+    args = {"venue": "Grill", "city": "Grill", "day": "Grill", "seats": 4}
+    assert complete_names(args, params, query) == {**args, "venue": "Kew Grill"}
+    assert ground_answer([({"venue": "Grill"}, params)], query) == [{"venue": "Kew Grill"}]
+    assert ground_answer([({"venue": "Grill"}, params)], query, names=False) == [{"venue": "Grill"}]

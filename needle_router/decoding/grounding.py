@@ -23,6 +23,13 @@ grammar walks keys in schema order, so a key left out cannot come back. When the
 exactly one value of such a parameter, as words of their own ("private_room" matches "private
 room"), and no argument of the answer holds that value already, :func:`fill_said_enums` adds it;
 a value two calls could take is left out of both.
+
+A proper name the model cut short is completed from the query (:func:`complete_names`): it
+often keeps only part of a multi-word name ("Khao" for "rate Kin Khao 4 stars", "State Bird"
+for "at State Bird Provisions friday"). A free-text value that starts with a capital, holds no
+digit and is said once in the query grows to the capitalised words around it there ("of", "+",
+"de", "la"... may sit between them), never over punctuation, the query's first word, day or
+month names, or another argument.
 """
 
 from __future__ import annotations
@@ -49,6 +56,13 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 MIN_ENUM_CHARS = 2  # a one-letter value ("C", "F") is too easily a stray letter of the query
 
 
+_CALENDAR = _MONTHS | frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun".split())
+_NAME_JOINERS = frozenset("of + de del la le da di".split())   # "House of Prime Rib", "Flour + Water"
+_TRAILING = ",.!?;:"
+_TOKEN = re.compile(r"\S+")
+
+
 def _casefold_spaces(text: str) -> str:
     return " ".join(text.casefold().split())
 
@@ -57,6 +71,7 @@ class QueryGround:
     """What a query says, in the forms the checks compare against."""
 
     def __init__(self, query: str) -> None:
+        self.query = query
         self.text = _casefold_spaces(query)
         self.words = set(terms(query))
         self.phrased = _phrase(self.text)   # "_", "-" and spaces alike: "private_room" is said in "a private room"
@@ -220,10 +235,80 @@ def fill_said_enums(calls: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
             for args, (arguments, parameters) in zip(out, calls)]
 
 
+def _name_word(token: str) -> bool:
+    """A capitalised word that may belong to a name (not a day, a month, "I", or a number)."""
+    word = token.strip(_TRAILING + "\"'()")
+    return (len(word) > 0 and word[0].isupper() and word.casefold() not in _CALENDAR and word != "I"
+            and not any(ch.isdigit() for ch in word))
+
+
+def complete_name(value: str, query: str, others: Sequence[str] = ()) -> str:
+    """``value`` grown to the whole capitalised name it is part of in ``query`` ("Khao" in
+    "rate Kin Khao 4 stars" -> "Kin Khao"); ``value`` itself where it is not such a part, is
+    not said exactly once, or the name would take in one of ``others`` (other arguments)."""
+    if not value or not value[0].isupper() or any(ch.isdigit() for ch in value):
+        return value
+    hits = [m.start() for m in re.finditer(r"(?<!\w)" + re.escape(value) + r"(?!\w)", query)]
+    if len(hits) != 1:
+        return value
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(query)]
+    start, end = hits[0], hits[0] + len(value)
+    first = next((i for i, (a, _) in enumerate(tokens) if a == start), None)
+    last = next((i for i, (a, b) in enumerate(tokens) if a < end <= b), None)
+    if first is None or last is None or query[end:tokens[last][1]].strip(_TRAILING + "\"')"):
+        return value            # the value does not start and end with whole words of the query
+
+    def word(i: int) -> str:
+        return query[tokens[i][0]:tokens[i][1]]
+
+    def open_end(i: int) -> bool:   # no punctuation closes the name after word i
+        return word(i) == word(i).rstrip(_TRAILING)
+
+    lo, hi = first, last
+    while lo >= 2 and open_end(lo - 1):         # never over the query's first word
+        if _name_word(word(lo - 1)):
+            lo -= 1
+        elif word(lo - 1).casefold() in _NAME_JOINERS and lo >= 3 and open_end(lo - 2) and _name_word(word(lo - 2)):
+            lo -= 2
+        else:
+            break
+    while tokens[last][1] == end and open_end(hi):   # not past punctuation ending the value
+        if hi + 1 < len(tokens) and _name_word(word(hi + 1)):
+            hi += 1
+        elif (hi + 2 < len(tokens) and word(hi + 1).casefold() in _NAME_JOINERS and open_end(hi + 1)
+              and _name_word(word(hi + 2))):
+            hi += 2
+        else:
+            break
+    if (lo, hi) == (first, last):
+        return value
+    name = query[tokens[lo][0]:tokens[hi][1]].rstrip(_TRAILING)
+    if any(other and other != value and _said_in(_casefold_spaces(other), _casefold_spaces(name)) for other in others):
+        return value
+    return name
+
+
+def complete_names(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
+                   query: str | QueryGround) -> dict[str, Any]:
+    """``arguments`` with each top-level free-text value completed by :func:`complete_name`."""
+    raw = query.query if isinstance(query, QueryGround) else query
+    props = parameters.get("properties") or {}
+    strings = [v for v in arguments.values() if isinstance(v, str)]
+    out = dict(arguments)
+    for key, value in arguments.items():
+        schema = props.get(key)
+        if isinstance(value, str) and isinstance(schema, Mapping) and is_free_text(schema):
+            out[key] = complete_name(value, raw, strings)
+    return out
+
+
 def ground_answer(calls: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], query: str | QueryGround,
-                  fill: bool = True) -> list[dict[str, Any]]:
+                  fill: bool = True, names: bool = True) -> list[dict[str, Any]]:
     """The grounding a parsed answer gets (``calls``: ``(arguments, parameters)``): each call's
-    ungrounded optional arguments dropped, then (``fill``) the enum values the query names filled."""
+    ungrounded optional arguments dropped, then (``names``) names cut short completed, then
+    (``fill``) the enum values the query names filled."""
     ground = query if isinstance(query, QueryGround) else QueryGround(query)
-    dropped = [(drop_ungrounded(arguments, parameters, ground), parameters) for arguments, parameters in calls]
-    return fill_said_enums(dropped, ground) if fill else [arguments for arguments, _ in dropped]
+    kept = [(drop_ungrounded(arguments, parameters, ground), parameters) for arguments, parameters in calls]
+    if names:
+        kept = [(complete_names(arguments, parameters, ground), parameters) for arguments, parameters in kept]
+    return fill_said_enums(kept, ground) if fill else [arguments for arguments, _ in kept]
