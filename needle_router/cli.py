@@ -161,7 +161,8 @@ def _tool_error(err: Exception, starts: list[tuple[str, int]]) -> str:
               help="Answer 'no call' when the confidence is below X (0-1).")
 @click.option("--ground/--keep-ungrounded", default=True, show_default=True,
               help="Drop optional arguments the query gives no ground for (a mode, flag or text it "
-                   "never mentions) and fill an optional enum value it names that the answer left out.")
+                   "never mentions), complete names cut short from the query, and fill an optional "
+                   "enum value it names that the answer left out.")
 @click.option("--tool-prior", default=None, type=click.FloatRange(0.0, 100.0), metavar="W",
               help="Weight of the query's retrieval match on the tool's name (0: the model alone; "
                    "default: the router's).")

@@ -144,8 +144,9 @@ class NeedleRouter:
         max_new_tokens: answer budget in tokens (the grammar always finishes within it).
         batch_wait_ms: how long a query waits for others to share its batch.
         ground_optional: drop optional arguments the query gives no ground for (a mode, a
-            flag or a text it never mentions), and fill an optional enum parameter the answer
-            left out whose one value the query names (:mod:`needle_router.decoding.grounding`).
+            flag or a text it never mentions), complete a name the model cut short from the
+            query's words around it, and fill an optional enum parameter the answer left out
+            whose one value the query names (:mod:`needle_router.decoding.grounding`).
         tool_prior: how much the query's match with each tool (the retrieval head and word
             overlap, as retrieval ranks them) adds to the model's choice of tool name, in
             logits per unit of score; 0 leaves the choice to the model alone. ``None``:

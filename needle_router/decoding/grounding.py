@@ -1,4 +1,5 @@
-"""Drop optional arguments that nothing in the query asked for.
+"""Ground a decoded answer's arguments in the query: drop what it never asked for, complete
+names cut short, fill enum values it names.
 
 A small model fills optional parameters on its own: ``"mode": "auto"`` for "set the thermostat
 to 21 degrees", ``"nonstop_only": true`` for a plain flight search, a return date copied from
