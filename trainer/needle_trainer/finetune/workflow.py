@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -31,6 +31,10 @@ from needle_router.tools.spec import ToolSpec
 from needle_trainer.finetune import data as ft_data
 from needle_trainer.finetune.report import score_split, write_report
 from needle_trainer.finetune.train import FinetuneConfig, finetune, method_name
+
+if TYPE_CHECKING:
+    from needle_router.decision import NoCallDecision
+    from needle_trainer.evaluation.decision import DecisionOutcomes
 
 
 DECISION_EXAMPLES = 400   # validation examples the no-call decision is fitted on (about a minute on a CPU)
@@ -237,7 +241,7 @@ def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[s
     confidence mapping for the answers that decision writes (from the same routing passes),
     and store both with them; returns what was stored (``decision``, ``calibration`` where it
     could be fitted), None where the decision could not be. Without the mapping a tuned
-    model's raw confidence was 20-50 points from its accuracy."""
+    model's raw confidence was 20-57 points from its accuracy."""
     from needle_router.engine import get_engine
     from needle_router.model.weights import update_metadata
     from needle_trainer.evaluation.decision import decision_outcomes, fit_no_call_decision
@@ -258,7 +262,7 @@ def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[s
     return changes
 
 
-def _fit_confidence(outcomes: Any, decision: Any, console: Console) -> dict[str, Any] | None:
+def _fit_confidence(outcomes: DecisionOutcomes, decision: NoCallDecision, console: Console) -> dict[str, Any] | None:
     """The Platt mapping of the answers' raw confidence to P(right) on the validation split;
     None (the raw confidence stays) where it cannot be fitted."""
     from needle_trainer.evaluation.calibration import fit_platt, reliability
