@@ -36,8 +36,10 @@ from needle_trainer.evaluation import scoring  # noqa: E402
 from needle_trainer.evaluation.routing import predict  # noqa: E402
 from needle_trainer.evaluation.suites import load_suite  # noqa: E402
 
-MODES = ("keep every argument", "drop ungrounded", "drop + fill named enums",
-         "drop + complete names + fill (default)")
+# each grounded mode: (fill named enums, complete names)
+STEPS = {"drop ungrounded": (False, False), "drop + fill named enums": (True, False),
+         "drop + complete names + fill (default)": (True, True)}
+MODES = ("keep every argument", *STEPS)
 
 
 def grounded(case, pred, fill: bool, names: bool):
@@ -67,12 +69,9 @@ def main() -> None:
     engine = get_engine(args.model)
     label, cases = load_suite(args.suite, limit=args.limit)
     raw = predict(engine, [c.item() for c in cases], ground_optional=False)
-    reports = {
-        MODES[0]: scoring.score_cases(cases, raw),
-        MODES[1]: scoring.score_cases(cases, [grounded(c, p, fill=False, names=False) for c, p in zip(cases, raw)]),
-        MODES[2]: scoring.score_cases(cases, [grounded(c, p, fill=True, names=False) for c, p in zip(cases, raw)]),
-        MODES[3]: scoring.score_cases(cases, [grounded(c, p, fill=True, names=True) for c, p in zip(cases, raw)]),
-    }
+    reports = {MODES[0]: scoring.score_cases(cases, raw)}
+    for mode, (fill, names) in STEPS.items():
+        reports[mode] = scoring.score_cases(cases, [grounded(c, p, fill, names) for c, p in zip(cases, raw)])
     print(f"{platform.machine()}, {jax.default_backend()}; model: {engine.loaded.label}; suite: {label}, "
           f"{len(cases)} cases\n")
     print("| category | n | arguments | exact match | argument acc. | invented params / call | missing params / call |")

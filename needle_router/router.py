@@ -340,8 +340,8 @@ def parse_answer(tokens: Sequence[int], specs: Sequence[ToolSpec], vocab_bytes: 
     """Generated ids -> (validated calls with the users' tool names, why other calls were
     dropped). Under the grammar nothing is ever dropped; without it, malformed or invalid
     calls are reported instead of raised. With ``query``, optional arguments it gives no
-    ground for are left out and optional enum values it names are added
-    (:func:`~needle_router.decoding.grounding.ground_answer`)."""
+    ground for are left out, names cut short are completed from it and optional enum values
+    it names are added (:func:`~needle_router.decoding.grounding.ground_answer`)."""
     errors: list[str] = []
     try:
         _, raw_calls = split_calls(tokens, vocab_bytes)

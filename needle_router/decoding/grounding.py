@@ -73,6 +73,7 @@ class QueryGround:
 
     def __init__(self, query: str) -> None:
         self.query = query
+        self.tokens = [m.span() for m in _TOKEN.finditer(query)]   # words as (start, end), for names
         self.text = _casefold_spaces(query)
         self.words = set(terms(query))
         self.phrased = _phrase(self.text)   # "_", "-" and spaces alike: "private_room" is said in "a private room"
@@ -243,16 +244,17 @@ def _name_word(token: str) -> bool:
             and not any(ch.isdigit() for ch in word))
 
 
-def complete_name(value: str, query: str, others: Sequence[str] = ()) -> str:
+def complete_name(value: str, query: str | QueryGround, others: Sequence[str] = ()) -> str:
     """``value`` grown to the whole capitalised name it is part of in ``query`` ("Khao" in
     "rate Kin Khao 4 stars" -> "Kin Khao"); ``value`` itself where it is not such a part, is
     not said exactly once, or the name would take in one of ``others`` (other arguments)."""
     if not value or not value[0].isupper() or any(ch.isdigit() for ch in value):
         return value
+    ground = query if isinstance(query, QueryGround) else QueryGround(query)
+    query, tokens = ground.query, ground.tokens
     hits = [m.start() for m in re.finditer(r"(?<!\w)" + re.escape(value) + r"(?!\w)", query)]
     if len(hits) != 1:
         return value
-    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(query)]
     start, end = hits[0], hits[0] + len(value)
     first = next((i for i, (a, _) in enumerate(tokens) if a == start), None)
     last = next((i for i, (a, b) in enumerate(tokens) if a < end <= b), None)
@@ -292,14 +294,14 @@ def complete_name(value: str, query: str, others: Sequence[str] = ()) -> str:
 def complete_names(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
                    query: str | QueryGround) -> dict[str, Any]:
     """``arguments`` with each top-level free-text value completed by :func:`complete_name`."""
-    raw = query.query if isinstance(query, QueryGround) else query
+    ground = query if isinstance(query, QueryGround) else QueryGround(query)
     props = parameters.get("properties") or {}
     strings = [v for v in arguments.values() if isinstance(v, str)]
     out = dict(arguments)
     for key, value in arguments.items():
         schema = props.get(key)
         if isinstance(value, str) and isinstance(schema, Mapping) and is_free_text(schema):
-            out[key] = complete_name(value, raw, strings)
+            out[key] = complete_name(value, ground, strings)
     return out
 
 

@@ -75,18 +75,24 @@ class DecisionOutcomes:
         the offset moves P(no call) and, through it, the call answer's P(call) factor, and
         leaves every later token as it was. NaN where that answer is a call never decoded (a
         declined query that needs no call)."""
-        if self.call_confidence is None:
-            raise ValueError("these outcomes were measured without the answers' confidence")
-        p_no_call = 1.0 / (1.0 + np.exp(-(self.margin + self.offsets(decision))))
-        return np.where(p_no_call > 0.5, p_no_call, self.call_confidence * (1.0 - p_no_call))
+        return self._answered(decision)[1]
 
     def answers(self, decision: NoCallDecision) -> tuple[np.ndarray, np.ndarray]:
         """(raw confidence, right) of the answers written under ``decision`` whose confidence
         is known (what a confidence mapping is fitted on)."""
-        confidence = self.answer_confidence(decision)
-        right = np.where(self.margin + self.offsets(decision) > 0, self.gold_no_call, self.call_right)
+        says_no_call, confidence = self._answered(decision)
+        right = np.where(says_no_call, self.gold_no_call, self.call_right)
         known = ~np.isnan(confidence)
         return confidence[known], right[known]
+
+    def _answered(self, decision: NoCallDecision) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each answer under ``decision`` is "no call", and its raw confidence."""
+        if self.call_confidence is None:
+            raise ValueError("these outcomes were measured without the answers' confidence")
+        shifted = self.margin + self.offsets(decision)
+        p_no_call = 1.0 / (1.0 + np.exp(-shifted))
+        says_no_call = shifted > 0      # the threshold accuracy() and calls() use
+        return says_no_call, np.where(says_no_call, p_no_call, self.call_confidence * (1.0 - p_no_call))
 
     def no_call_accuracy(self, bias: float | np.ndarray) -> float:
         """Accuracy on the examples whose answer is "no call"."""
