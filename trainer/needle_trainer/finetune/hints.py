@@ -22,6 +22,7 @@ from needle_trainer.data.phrasing import words
 from needle_trainer.data.values import Filled, ValueMaker
 
 POOL_SIZE = 48
+FREE_TEXT_POOL = 240
 STOPWORDS = frozenset(
     "a an the of in on at to for from by with and or is are be it its this that as e g eg if any "
     "when left out which what how one some into your their his her our my we you they i not no".split())
@@ -96,8 +97,16 @@ def free_date(rng: random.Random) -> str:
     year = rng.choice((2025, 2026))
     forms = (f"{year}-{_MONTHS.index(month) + 1:02d}-{day:02d}", f"{month} {day}", f"{day} {month}",
              f"{month[:3]} {day}", f"next {rng.choice(_WEEKDAYS)}", rng.choice(("tomorrow", "today")),
-             f"this {rng.choice(_WEEKDAYS)}", f"{month} {day}, {year}", f"{_MONTHS.index(month) + 1}/{day}")
+             f"this {rng.choice(_WEEKDAYS)}", f"{month} {day}, {year}", f"{_MONTHS.index(month) + 1}/{day}",
+             _bare_weekday(rng), _bare_weekday(rng), rng.choice(("tonight", "tomorrow night", "this weekend")))
     return rng.choice(forms)
+
+
+def _bare_weekday(rng: random.Random) -> str:
+    """"friday", "Sat", "Sunday": how people most often name a day in a chat request."""
+    day = rng.choice(_WEEKDAYS)
+    day = day[:3] if rng.random() < 0.25 else day
+    return day.lower() if rng.random() < 0.5 else day
 
 
 def free_time(rng: random.Random) -> str:
@@ -119,14 +128,21 @@ class CatalogueBank:
 
     def __init__(self, domains: Sequence[Domain]):
         self._by_name: dict[str, list[tuple[frozenset[str], Mapping[str, Any]]]] = defaultdict(list)
+        texts: set[str] = set()
         for domain in domains:
             for tool in domain.tools:
                 context = frozenset(tokens(f"{tool.name} {tool.description} {domain.name}")) - GENERIC_VERBS
                 for key, node in (tool.schema.get("properties") or {}).items():
+                    if node.get("type") == "array" and isinstance(node.get("items"), Mapping):
+                        node = node["items"]          # a list's values are its items' ("ingredients")
+                    if _TEXT_WORDS.search(words(key)) and "enum" not in node:
+                        texts.update(v for v in node.get("x-values") or () if isinstance(v, str) and len(v.split()) >= 3)
                     self._by_name[key.lower()].append((context, node))
                     last = key.lower().split("_")[-1]
                     if last != key.lower():
                         self._by_name["*" + last].append((context, node))
+        #: what people write in comments, notes and messages, authored across the catalogue's domains
+        self.free_texts = sorted(texts)
 
     def nodes(self, name: str, kind: str | None, context: set[str]) -> tuple[int, list[Mapping[str, Any]]]:
         """(overlap, nodes): catalogue nodes for a parameter called ``name`` of this type in the
@@ -209,7 +225,7 @@ def _faker_kinds(text: str) -> list[str]:
 
 
 def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[str, Any]], related: bool,
-                 rng: random.Random) -> dict[str, Any]:
+                 rng: random.Random, free_texts: Sequence[str] = ()) -> dict[str, Any]:
     label = words(name)
     desc = (node.get("description") or "").lower()
     examples = quoted_examples(node.get("description") or "")
@@ -253,7 +269,10 @@ def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[st
     if bank_values or faker:
         out.update(_borrowed(bank_values, faker))
     elif _TEXT_WORDS.search(label) or _TEXT_WORDS.search(desc[:40]):
-        out["x-faker"] = "sentence"
+        if free_texts:                          # people's phrasing, not lorem words in twenty locales
+            out["x-values"] = rng.sample(list(free_texts), min(FREE_TEXT_POOL, len(free_texts)))
+        else:
+            out["x-faker"] = "sentence"
     else:
         out["x-faker"] = "catch_phrase" if label.endswith("name") else "word"
     return out
@@ -277,17 +296,20 @@ def hinted_schema(node: Mapping[str, Any], name: str, context: set[str], bank: C
         return out
     score, bank_nodes = bank.nodes(name, kind, context) if kind in ("string", "integer", "number") else (0, [])
     if kind == "string":
-        out.update(_string_hint(name, node, bank_nodes, score > 0, rng))
+        out.update(_string_hint(name, node, bank_nodes, score > 0, rng, bank.free_texts))
     elif kind in ("integer", "number"):
         out.update(_number_hint(name, node, bank_nodes))
     elif kind == "boolean":
         out["x-say"] = _boolean_say(name)
     elif kind == "array":
-        singular = name[:-1] if name.endswith("s") and len(name) > 3 else name
         items = node.get("items") or {"type": "string"}
         if not items.get("type") and "enum" not in items and "anyOf" not in items:
             items = {**items, "type": "string"}
-        out["items"] = hinted_schema(items, singular, context, bank, rng)
+        if not items.get("description") and node.get("description"):
+            items = {**items, "description": node["description"]}   # its examples are the items'
+        out["items"] = {**hinted_schema(items, name, context, bank, rng), "description": items.get("description")}
+        if out["items"]["description"] is None:
+            out["items"].pop("description")
     elif kind == "object":
         out["properties"] = {k: hinted_schema(v, k, context, bank, rng)
                              for k, v in (node.get("properties") or {}).items()}
