@@ -9,7 +9,8 @@ import json
 import pytest
 
 from needle_router.decoding.calls import target_tokens
-from needle_router.decoding.grounding import complete_name, complete_names, drop_ungrounded, fill_said_enums, ground_answer
+from needle_router.decoding.grounding import (complete_name, complete_names, drop_repeated_items, drop_ungrounded,
+                                              fill_said_enums, ground_answer)
 from needle_router.router import parse_answer
 from needle_router.tokenizer import default_tokenizer
 from needle_router.tools import to_tool_specs
@@ -76,6 +77,21 @@ def test_a_number_the_query_holds_only_in_a_date_is_dropped(query, kept):
 def test_other_numbers_formats_arrays_and_required_values_are_left_alone(key, value):
     args = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", key: value}
     assert drop_ungrounded(args, FLIGHTS, "JFK to LAX June 3") == args
+
+
+def test_a_list_loses_only_the_items_it_repeats_more_often_than_the_query_says():
+    query = "JFK to LAX June 3 with Ann and Bo"
+    looped = {"origin": "JFK", "destination": "LAX", "departure_date": "June 3", "travellers": ["Ann", "Bo", "Bo", "bo"]}
+    assert drop_repeated_items(looped, FLIGHTS, query)["travellers"] == ["Ann", "Bo"]
+    twice = {**looped, "travellers": ["Ann", "Ann"]}
+    assert drop_repeated_items(twice, FLIGHTS, "two tickets: Ann and Ann (her daughter)")["travellers"] == ["Ann", "Ann"]
+    bounded = {**FLIGHTS, "properties": {**FLIGHTS["properties"],
+                                         "travellers": {"type": "array", "items": {"type": "string"}, "minItems": 2}}}
+    assert drop_repeated_items(twice, bounded, query) == twice
+    codes = {**FLIGHTS, "properties": {**FLIGHTS["properties"],
+                                       "travellers": {"type": "array", "items": {"type": "string", "enum": ["A", "B"]}}}}
+    assert drop_repeated_items({**looped, "travellers": ["A", "A"]}, codes, query)["travellers"] == ["A", "A"]
+    assert ground_answer([(looped, FLIGHTS)], query)[0]["travellers"] == ["Ann", "Bo"]
 
 
 def test_text_in_other_scripts_is_matched_as_text():

@@ -16,7 +16,8 @@ argument stays only when the query gives it ground, by kind of value:
 
 Required arguments are never dropped (the call would stop validating), and neither are nested
 objects, arrays, or strings with a ``format`` or ``pattern`` (a date the model rewrote is not a
-piece of the query).
+piece of the query). A list of free text loses only an item it repeats more often than the
+query says it (a small model loops on the last item: "spinach", "spinach").
 
 The other way round, the model often ends an arguments object before an optional ``enum``
 parameter the query plainly sets ("room type twin", "outdoor seating", "a compact car"): the
@@ -190,6 +191,44 @@ def drop_ungrounded(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
     return kept
 
 
+def _free_text_items(schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The array node of a list of free-text strings (an ``Optional`` one's too), else None."""
+    if "anyOf" in schema:
+        branch = _optional_branch(schema)
+        return _free_text_items(branch) if branch is not None else None
+    items = schema.get("items")
+    if schema.get("type") != "array" or not isinstance(items, Mapping) or not is_free_text(items):
+        return None
+    return schema
+
+
+def drop_repeated_items(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
+                        query: str | QueryGround) -> dict[str, Any]:
+    """``arguments`` with an item a free-text list repeats more often than the query says it
+    taken out (``["chickpeas", "spinach", "spinach"]`` for "chickpeas and spinach"): a small
+    model loops on a list's last item. Never below the list's ``minItems``."""
+    ground = query if isinstance(query, QueryGround) else QueryGround(query)
+    props = parameters.get("properties") or {}
+    out = dict(arguments)
+    for key, value in arguments.items():
+        schema = props.get(key)
+        array = _free_text_items(schema) if isinstance(schema, Mapping) else None
+        if array is None or not isinstance(value, list) or len(value) < 2:
+            continue
+        seen: Counter[str] = Counter()
+        kept = []
+        for item in value:
+            folded = _casefold_spaces(item) if isinstance(item, str) else None
+            if folded is not None:
+                seen[folded] += 1
+                if seen[folded] > 1 and seen[folded] > ground.count(item):
+                    continue
+            kept.append(item)
+        if len(kept) < len(value) and len(kept) >= array.get("minItems", 0):
+            out[key] = kept
+    return out
+
+
 def _enum_values(schema: Mapping[str, Any]) -> list[str]:
     """The string values of an ``enum`` parameter (an ``Optional`` one's too); [] otherwise."""
     if "anyOf" in schema:
@@ -308,10 +347,11 @@ def complete_names(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
 def ground_answer(calls: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], query: str | QueryGround,
                   fill: bool = True, names: bool = True) -> list[dict[str, Any]]:
     """The grounding a parsed answer gets (``calls``: ``(arguments, parameters)``): each call's
-    ungrounded optional arguments dropped, then (``names``) names cut short completed, then
+    ungrounded optional arguments and a list's repeated items dropped, then (``names``) names cut short completed, then
     (``fill``) the enum values the query names filled."""
     ground = query if isinstance(query, QueryGround) else QueryGround(query)
-    kept = [(drop_ungrounded(arguments, parameters, ground), parameters) for arguments, parameters in calls]
+    kept = [(drop_repeated_items(drop_ungrounded(arguments, parameters, ground), parameters, ground), parameters)
+            for arguments, parameters in calls]
     if names:
         kept = [(complete_names(arguments, parameters, ground), parameters) for arguments, parameters in kept]
     return fill_said_enums(kept, ground) if fill else [arguments for arguments, _ in kept]
