@@ -78,6 +78,24 @@ def test_list_items_borrow_the_catalogues_lists_of_that_name(bank):
     assert borrowed <= catalogue_ingredients, borrowed - catalogue_ingredients
 
 
+def compare_cafes(cuisines: list[str]) -> dict:
+    """Compare the cafes near the garden centre by what they serve.
+
+    Args:
+        cuisines: Kinds of food to compare.
+    """
+    return {}
+
+
+def test_a_list_no_catalogue_list_is_named_like_borrows_single_values(bank):
+    """No catalogue list is called "cuisines"; its items take the catalogue's "cuisine" values."""
+    drawn = set(_items(compare_cafes, "cuisines", bank))
+    cuisine = {v for d in default_catalogue() for t in d.tools
+               for k, node in (t.schema.get("properties") or {}).items() if k == "cuisine"
+               for v in node.get("x-values") or ()}
+    assert len(drawn) >= 8 and drawn <= cuisine, drawn - cuisine
+
+
 def test_free_text_fields_get_what_people_write(bank):
     node = _schema(leave_feedback, bank)["properties"]["praise_text"]
     values = RegistryValues(random.Random(2))

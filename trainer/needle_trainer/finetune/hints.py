@@ -307,9 +307,10 @@ def hinted_schema(node: Mapping[str, Any], name: str, context: set[str], bank: C
             items = {**items, "type": "string"}
         if not items.get("description") and node.get("description"):
             items = {**items, "description": node["description"]}   # its examples are the items'
-        out["items"] = {**hinted_schema(items, name, context, bank, rng), "description": items.get("description")}
-        if out["items"]["description"] is None:
-            out["items"].pop("description")
+        item_name = name                  # the catalogue's lists of that name, else its single values
+        if not bank.nodes(name, items.get("type"), context)[1] and name.endswith("s") and len(name) > 3:
+            item_name = name[:-1]
+        out["items"] = hinted_schema(items, item_name, context, bank, rng)
     elif kind == "object":
         out["properties"] = {k: hinted_schema(v, k, context, bank, rng)
                              for k, v in (node.get("properties") or {}).items()}
