@@ -2,7 +2,8 @@
 
 Each suite is routed once with the given weights, keeping every argument the model writes; the
 router's grounding (`needle_router/decoding/grounding.py`) is then applied to those answers in
-steps: dropping the optional arguments the query gives no ground for, then filling an optional
+steps: dropping the optional arguments the query gives no ground for (and the items a list
+repeats more often than the query says them), then filling an optional
 enum parameter whose one value the query names, then the router's default, which also completes
 proper names the model cut short ("Khao" -> "Kin Khao"). Prints exact match
 (BFCL: its AST checker), argument accuracy and invented / missing parameters per call, side by

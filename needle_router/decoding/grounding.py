@@ -347,8 +347,8 @@ def complete_names(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
 def ground_answer(calls: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], query: str | QueryGround,
                   fill: bool = True, names: bool = True) -> list[dict[str, Any]]:
     """The grounding a parsed answer gets (``calls``: ``(arguments, parameters)``): each call's
-    ungrounded optional arguments and a list's repeated items dropped, then (``names``) names cut short completed, then
-    (``fill``) the enum values the query names filled."""
+    ungrounded optional arguments and a list's repeated items dropped, then (``names``) names
+    cut short completed, then (``fill``) the enum values the query names filled."""
     ground = query if isinstance(query, QueryGround) else QueryGround(query)
     kept = [(drop_repeated_items(drop_ungrounded(arguments, parameters, ground), parameters, ground), parameters)
             for arguments, parameters in calls]

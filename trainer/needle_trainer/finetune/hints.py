@@ -225,7 +225,7 @@ def _faker_kinds(text: str) -> list[str]:
 
 
 def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[str, Any]], related: bool,
-                 rng: random.Random, free_texts: Sequence[str] = ()) -> dict[str, Any]:
+                 rng: random.Random, free_texts: Sequence[str]) -> dict[str, Any]:
     label = words(name)
     desc = (node.get("description") or "").lower()
     examples = quoted_examples(node.get("description") or "")
@@ -270,7 +270,7 @@ def _string_hint(name: str, node: Mapping[str, Any], bank_nodes: list[Mapping[st
         out.update(_borrowed(bank_values, faker))
     elif _TEXT_WORDS.search(label) or _TEXT_WORDS.search(desc[:40]):
         if free_texts:                          # people's phrasing, not lorem words in twenty locales
-            out["x-values"] = rng.sample(list(free_texts), min(FREE_TEXT_POOL, len(free_texts)))
+            out["x-values"] = rng.sample(free_texts, min(FREE_TEXT_POOL, len(free_texts)))
         else:
             out["x-faker"] = "sentence"
     else:
