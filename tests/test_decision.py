@@ -101,6 +101,26 @@ def test_fit_weighs_the_query_tool_match_where_it_tells_no_calls_apart():
     assert not only_bias.decision.uses_match
 
 
+def test_call_leaning_moves_the_bias_towards_calling_within_the_tolerance():
+    """With a tolerance the bias leaves the best run towards calling for as long as exact match
+    stays within that many points of the best, and no further."""
+    rng = np.random.default_rng(3)
+    n = 400
+    gold_no_call = rng.uniform(size=n) < 0.2
+    margin = np.where(gold_no_call, rng.normal(1.0, 1.5, n), rng.normal(-1.0, 1.5, n))
+    call_right = ~gold_no_call & (rng.uniform(size=n) < 0.6)
+    outcomes = DecisionOutcomes(margin, gold_no_call, call_right)
+    plain = fit_no_call_bias(outcomes)
+    leaning = fit_no_call_decision(outcomes, use_match=False, call_leaning=2.0)
+    assert leaning.decision.bias < plain.decision.bias
+    assert outcomes.calls(leaning.decision.bias) > outcomes.calls(plain.decision.bias)
+    assert leaning.accuracy_after >= plain.accuracy_after - 0.02 - 1e-12
+    # one grid step further would leave the tolerance (or the grid)
+    further = leaning.decision.bias - 0.01
+    assert outcomes.accuracy(further) < plain.accuracy_after - 0.02 or further < plain.decision.bias - 8.0
+    assert fit_no_call_decision(outcomes, use_match=False, call_leaning=0.0).decision == plain.decision
+
+
 def test_decision_metadata_round_trips():
     decision = NoCallDecision(12.5, -14.0, -0.4)
     meta = decision_metadata(decision, n=600)

@@ -244,15 +244,15 @@ def _fit_decision(out: Path, validation: list[dict], console: Console) -> dict[s
     model's raw confidence was 20-57 points from its accuracy."""
     from needle_router.engine import get_engine
     from needle_router.model.weights import update_metadata
-    from needle_trainer.evaluation.decision import decision_outcomes, fit_no_call_decision
+    from needle_trainer.evaluation.decision import FINETUNE_CALL_LEANING, decision_outcomes, fit_no_call_decision
 
     try:
         outcomes = decision_outcomes(get_engine(str(out)), validation[:DECISION_EXAMPLES])
-        fitted = fit_no_call_decision(outcomes)
+        fitted = fit_no_call_decision(outcomes, call_leaning=FINETUNE_CALL_LEANING)
     except ValueError as err:
         console.print(f"[yellow]no-call decision not fitted[/yellow]: {err}")
         return None
-    meta = fitted.metadata(split="validation")
+    meta = fitted.metadata(split="validation", call_leaning=FINETUNE_CALL_LEANING)
     changes: dict[str, Any] = {"decision": meta}
     console.print(f"{fitted.describe()} (validation split)")
     calibration = _fit_confidence(outcomes, fitted.decision, console)
