@@ -26,12 +26,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, validate_call
 
 from needle_router.calibration import Calibration
+from needle_router.clauses import request_clauses, tool_verbs
 from needle_router.decoding.calls import OutputParseError, parse_call, split_calls
 from needle_router.decoding.grounding import ground_answer
 from needle_router.decoding.grammar import ConstraintFactory, compile_grammar
 from needle_router.decoding.whitespace import strip_free_text
 from needle_router.engine import TOOL_PRIOR_WEIGHT, Binding, Decoded, Engine, Request, get_engine
 from needle_router.model.decode import NEW_TOKEN_BUCKETS
+from needle_router.parallel import clause_calls
 from needle_router.render import MAX_QUERY_TOKENS, tool_tokens
 from needle_router.tokenizer.specials import CALL_ID, NO_CALL_ID
 from needle_router.tools.errors import ToolSpecError
@@ -151,6 +153,10 @@ class NeedleRouter:
             overlap, as retrieval ranks them) adds to the model's choice of tool name, in
             logits per unit of score; 0 leaves the choice to the model alone. ``None``:
             :data:`needle_router.engine.TOOL_PRIOR_WEIGHT`.
+        split_clauses: also route each clause of a query that asks for several things, and
+            answer with the clauses' calls when two or more of them call different tools
+            (:mod:`needle_router.parallel`); costs one more decode per clause, for such
+            queries only.
     """
 
     def __init__(
@@ -166,6 +172,7 @@ class NeedleRouter:
         batch_wait_ms: float = 2.0,
         ground_optional: bool = True,
         tool_prior: float | None = None,
+        split_clauses: bool = True,
     ) -> None:
         if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
             raise ToolSpecError(f"tools must be a list, got {type(tools).__name__}")
@@ -184,6 +191,8 @@ class NeedleRouter:
         self._by_name = {s.name: s for s in specs}
         self.min_confidence = min_confidence
         self.ground_optional = bool(ground_optional)
+        self.split_clauses = bool(split_clauses)
+        self._verbs = tool_verbs(s.name for s in specs)
         self.max_batch = max_batch
         self.engine: Engine = get_engine(model)
         # Raw answer probability -> P(right), as fitted on held-out data for these weights.
@@ -269,22 +278,33 @@ class NeedleRouter:
                                          max_wait_s=self.batch_wait_s)
         return text, truncated, time.perf_counter(), fut
 
+    def _submit_all(self, query: Any, **options: Any) -> tuple[tuple, list[tuple[str, concurrent.futures.Future]]]:
+        """The whole query's submission and, when it has several clauses, each clause's."""
+        whole = self._submit(query, **options)
+        parts = request_clauses(whole[0], self._verbs) if self.split_clauses and self.specs else []
+        # a clause may ask for nothing ("too lazy to cook tonight"): only the whole query is made to call
+        clause_options = {k: v for k, v in options.items() if k != "require_call"}
+        return whole, [(part, self._submit(part, **clause_options)[3]) for part in parts]
+
     async def route(self, query: str, **options: Any) -> RouteResult:
         """The calls for ``query`` (awaitable; concurrent calls share batches)."""
-        text, truncated, t0, fut = self._submit(query, **options)
-        decoded = await asyncio.wrap_future(fut)
-        return self._result(text, truncated, t0, decoded)
+        return (await self.route_many([query], **options))[0]
 
     def route_sync(self, query: str, **options: Any) -> RouteResult:
         """Blocking :meth:`route` (safe from any thread; threads share batches too)."""
-        text, truncated, t0, fut = self._submit(query, **options)
-        return self._result(text, truncated, t0, fut.result())
+        (text, truncated, t0, fut), parts = self._submit_all(query, **options)
+        return self._answer(text, truncated, t0, fut.result(), [(p, f.result()) for p, f in parts])
 
     async def route_many(self, queries: Iterable[str], **options: Any) -> list[RouteResult]:
         """Route several queries at once (one or a few batched decodes), results in order."""
-        submitted = [self._submit(q, **options) for q in queries]
-        decoded = await asyncio.gather(*(asyncio.wrap_future(s[3]) for s in submitted))
-        return [self._result(s[0], s[1], s[2], d) for s, d in zip(submitted, decoded)]
+        submitted = [self._submit_all(q, **options) for q in queries]
+
+        async def answer(whole: tuple, parts: list[tuple[str, concurrent.futures.Future]]) -> RouteResult:
+            decoded = await asyncio.wrap_future(whole[3])
+            clause_decoded = [await asyncio.wrap_future(f) for _, f in parts]
+            return self._answer(*whole[:3], decoded, [(p, d) for (p, _), d in zip(parts, clause_decoded)])
+
+        return list(await asyncio.gather(*(answer(w, parts) for w, parts in submitted)))
 
     async def invoke(self, query: str, **options: Any) -> list[InvokedCall]:
         """Route ``query``, then run each chosen tool's Python callable (sync ones in a thread)."""
@@ -309,6 +329,28 @@ class NeedleRouter:
         return InvokedCall(call=call, result=value)
 
     # --- decoding the answer -------------------------------------------------------------------
+    def _answer(self, text: str, truncated: bool, t0: float, decoded: Decoded,
+                parts: Sequence[tuple[str, Decoded]]) -> RouteResult:
+        """The whole query's result, or its clauses' calls where they ask for several tools."""
+        result = self._result(text, truncated, t0, decoded)
+        if not parts:
+            return result
+        answers = [self._result(part, False, t0, d) for part, d in parts]
+        calls = clause_calls([a.calls for a in answers])
+        if calls is None:
+            return result
+        confidence = math.prod(a.confidence for a in answers if a.calls)
+        return result.model_copy(update={
+            "calls": calls,
+            "confidence": confidence,
+            "usage": Usage(input_tokens=result.usage.input_tokens + sum(a.usage.input_tokens for a in answers),
+                           output_tokens=result.usage.output_tokens + sum(a.usage.output_tokens for a in answers)),
+            "latency_ms": (time.perf_counter() - t0) * 1000.0,
+            "compute_ms": result.compute_ms + sum(a.compute_ms for a in answers),
+            "abstained": False,
+            "errors": result.errors + [e for a in answers for e in a.errors],
+        })
+
     def _result(self, text: str, truncated: bool, t0: float, decoded: Decoded) -> RouteResult:
         gen = decoded.generation
         calls, errors = self._parse(gen.tokens, text)
