@@ -32,7 +32,11 @@ _BREAK = re.compile(
 
 def clauses(query: str) -> list[str]:
     """The query's clauses when it has more than one (each holding a content word), else []."""
-    parts = [p.strip(" ,.;&?!") for p in _BREAK.split(query)]
+    return _kept([p.strip(" ,.;&?!") for p in _BREAK.split(query)])
+
+
+def _kept(parts: list[str]) -> list[str]:
+    """The parts holding a content word, at most :data:`MAX_CLAUSES`; [] unless two or more."""
     parts = [p for p in parts if terms(p)]
     return parts[:MAX_CLAUSES] if len(parts) > 1 else []
 
@@ -61,6 +65,4 @@ def request_clauses(query: str, verbs: Iterable[str] = ()) -> list[str]:
         words = "|".join(map(re.escape, verbs))
         before_verb = re.compile(rf"\s+and\s+(?=(?:{words})\b)|\s*,\s*(?=(?:{words})\b)", re.IGNORECASE)
         parts = [q.strip(" ,.;&?!") for p in parts for q in before_verb.split(p)]
-    parts = [_LEADING_JOINER.sub("", p) for p in parts]
-    parts = [p for p in parts if terms(p)]
-    return parts[:MAX_CLAUSES] if len(parts) > 1 else []
+    return _kept([_LEADING_JOINER.sub("", p) for p in parts])

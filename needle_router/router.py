@@ -281,10 +281,21 @@ class NeedleRouter:
     def _submit_all(self, query: Any, **options: Any) -> tuple[tuple, list[tuple[str, concurrent.futures.Future]]]:
         """The whole query's submission and, when it has several clauses, each clause's."""
         whole = self._submit(query, **options)
-        parts = request_clauses(whole[0], self._verbs) if self.split_clauses and self.specs else []
+        parts = request_clauses(whole[0], self._verbs) if self.split_clauses and len(self.specs) > 1 else []
+        if parts and not self._clauses_match_several_tools(parts):
+            parts = []
         # a clause may ask for nothing ("too lazy to cook tonight"): only the whole query is made to call
         clause_options = {k: v for k, v in options.items() if k != "require_call"}
         return whole, [(part, self._submit(part, **clause_options)[3]) for part in parts]
+
+    def _clauses_match_several_tools(self, parts: Sequence[str]) -> bool:
+        """Whether the clauses' best-matching tools (head and BM25, as the tool prior ranks
+        them) differ. Clauses that all match one tool best nearly always call it, and then the
+        whole query's answer stands anyway: their decodes would be spent for nothing."""
+        requests = [Request(self._binding, self.engine.tokenizer.encode(p)[:MAX_QUERY_TOKENS], text=p) for p in parts]
+        rows = self.engine.match_rows(self._binding, requests, with_clauses=False)
+        scores = self.engine.tool_scores(self._binding, requests, rows=rows)
+        return len({int(np.argmax(row)) for row in scores}) > 1
 
     async def route(self, query: str, **options: Any) -> RouteResult:
         """The calls for ``query`` (awaitable; concurrent calls share batches)."""
@@ -340,14 +351,15 @@ class NeedleRouter:
         if calls is None:
             return result
         confidence = math.prod(a.confidence for a in answers if a.calls)
+        abstained = self.min_confidence is not None and confidence < self.min_confidence
         return result.model_copy(update={
-            "calls": calls,
+            "calls": [] if abstained else calls,
             "confidence": confidence,
             "usage": Usage(input_tokens=result.usage.input_tokens + sum(a.usage.input_tokens for a in answers),
                            output_tokens=result.usage.output_tokens + sum(a.usage.output_tokens for a in answers)),
             "latency_ms": (time.perf_counter() - t0) * 1000.0,
             "compute_ms": result.compute_ms + sum(a.compute_ms for a in answers),
-            "abstained": False,
+            "abstained": abstained,
             "errors": result.errors + [e for a in answers for e in a.errors],
         })
 

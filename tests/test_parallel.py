@@ -86,6 +86,24 @@ def test_router_answers_with_its_clauses_calls():
         {c.name for c in split_off.route_sync(query).calls} != {"rate_restaurant", "split_bill"}
 
 
+def test_min_confidence_applies_to_the_clauses_answer_as_a_whole():
+    tools = _dining_tools()
+    query = "rate Marufuku 5 stars and split the $138 bill between 3 of us"
+    split_off = NeedleRouter(tools, split_clauses=False)
+    confidences = [split_off.route_sync(p).confidence
+                   for p in ("rate Marufuku 5 stars", "split the $138 bill between 3 of us")]
+    threshold = (math.prod(confidences) + min(confidences)) / 2    # each clause passes, both together do not
+    result = NeedleRouter(tools, min_confidence=threshold).route_sync(query)
+    assert result.calls == [] and result.abstained
+    assert result.confidence == pytest.approx(math.prod(confidences), rel=1e-3)
+
+
+def test_clauses_are_decoded_only_when_they_match_different_tools_best():
+    router = NeedleRouter(_dining_tools())
+    assert router._clauses_match_several_tools(["rate Marufuku 5 stars", "split the $138 bill between 3 of us"])
+    assert not router._clauses_match_several_tools(["rate Marufuku 5 stars", "rate Nopa 4 stars"])
+
+
 def test_router_keeps_the_whole_answer_for_one_request():
     tools = _dining_tools()
     split_on, split_off = NeedleRouter(tools), NeedleRouter(tools, split_clauses=False)

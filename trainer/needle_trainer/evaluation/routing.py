@@ -52,14 +52,14 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
             max_batch: int | None = None, in_flight: int = 64,
             progress: Callable[[int], None] | None = None, raw_confidence: bool = False,
             tool_match: bool = False, ground_optional: bool = True,
-            tool_prior: float | None = None) -> list[Prediction]:
+            tool_prior: float | None = None, split_clauses: bool = True) -> list[Prediction]:
     """One :class:`Prediction` per item (``{"query", "tools"}``, optionally its own
     ``max_new_tokens`` and ``require_call``), in the items' order. ``in_flight`` bounds the
     requests queued at once (and with it memory); batches form from them. ``raw_confidence``:
     report the uncalibrated answer probability (what a calibration is fitted on). ``tool_match``:
     also measure each query's match with its tools (what a no-call decision is fitted on).
     ``ground_optional``: as the router's (False keeps the optional arguments a query never gives);
-    ``tool_prior``: as the router's (None: its default)."""
+    ``tool_prior``, ``split_clauses``: as the router's (None: its default)."""
     max_batch = max_batch or default_batch()
     order = sorted(range(len(items)), key=lambda i: _size(items[i]))
     out: list[Prediction | None] = [None] * len(items)
@@ -73,7 +73,8 @@ def predict(engine: Engine, items: Sequence[Mapping[str, Any]], *, max_new_token
                     router = NeedleRouter(item["tools"], model=engine,
                                           max_new_tokens=item.get("max_new_tokens", max_new_tokens),
                                           max_batch=max_batch, batch_wait_ms=20.0 if max_batch > 1 else 0.0,
-                                          ground_optional=ground_optional, tool_prior=tool_prior)
+                                          ground_optional=ground_optional, tool_prior=tool_prior,
+                                          split_clauses=split_clauses)
                 if raw_confidence:
                     router.calibration = Calibration()
             except ToolSpecError as exc:

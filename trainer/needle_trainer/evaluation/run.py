@@ -14,13 +14,14 @@ from needle_trainer.evaluation.suites import Case
 
 def evaluate_model(model: Any, cases: Sequence[Case], suite: str, *, max_new_tokens: int = 384,
                    max_batch: int | None = None, worst: int = 10, recall_k: int = 5, recall_pool: int = 100,
-                   progress: Callable[[int], None] | None = None, tool_prior: float | None = None) -> dict[str, Any]:
+                   progress: Callable[[int], None] | None = None, tool_prior: float | None = None,
+                   split_clauses: bool = True) -> dict[str, Any]:
     """The report of ``model`` (weights dir, preset, None for the default, or an Engine) on
-    ``cases``; ``tool_prior``: the routers' (None: their default)."""
+    ``cases``; ``tool_prior``, ``split_clauses``: the routers' (None: their default)."""
     engine: Engine = get_engine(model)
     t0 = time.perf_counter()
     preds = predict(engine, [c.item() for c in cases], max_new_tokens=max_new_tokens, max_batch=max_batch,
-                    progress=progress, tool_prior=tool_prior)
+                    progress=progress, tool_prior=tool_prior, split_clauses=split_clauses)
     wall = time.perf_counter() - t0
     report: dict[str, Any] = {"model": engine.loaded.label, "suite": suite}
     report.update(scoring.score_cases(cases, preds, worst=worst))
