@@ -142,3 +142,11 @@ def test_bench_tool_prior_times_it_against_no_prior_and_sweeps_its_weight():
     assert re.search(r"off \(baseline\) │\s+[\d.]+ │\s+[\d.]+ │\s+1\.00x", out)
     assert re.search(r"weight 3 │\s+[\d.]+ │\s+[\d.]+ │\s+[\d.]+x", out)
     assert re.search(r"3 \(default\) │\s+[\d.]+ │", out) and re.search(r"│\s+0 │\s+[\d.]+ │", out)
+
+
+def test_bench_clauses_times_clause_routing_against_none_and_scores_both():
+    out = _run("benchmarks/bench_clauses.py", "--model", "needle-tiny", "--n", "12", "--rounds", "1")
+    assert re.search(r"off \(baseline\)\s*│\s+[\d.]+ │\s+[\d.]+ │\s+[\d.]+ │\s+1\.00x", out)
+    assert re.search(r"on \(default\)\s*│\s+[\d.]+ │\s+[\d.]+ │\s+[\d.]+ │\s+[\d.]+x", out)
+    assert re.search(r"dining hand-written │\s+60 │\s+[\d.]+ -> [\d.]+ │", out)
+    assert re.search(r"training-split │\s+12 │\s+[\d.]+ -> [\d.]+ │", out)
