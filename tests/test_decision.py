@@ -214,20 +214,22 @@ def test_decision_outcomes_route_real_examples_and_restore_the_bias(tmp_path):
 
 def test_answers_under_a_decision_are_what_routing_with_it_writes(tmp_path):
     """The confidence of each answer under another decision follows from the unbiased passes:
-    routing again with that decision gives the same answers, confidences and rightness."""
+    routing again with that decision gives the same answers, confidences and rightness (whole
+    queries: a clause answer's own decisions move with the offset too)."""
     from needle_trainer.evaluation.decision import decoding_with
     from needle_trainer.evaluation.routing import predict
     from needle_trainer.metrics import Scores
 
     engine = get_engine(str(_tiny_weights(tmp_path / "w")))
     examples = decision_examples(16)
-    outcomes = decision_outcomes(engine, examples)
+    outcomes = decision_outcomes(engine, examples, split_clauses=False)
     margins = np.sort(outcomes.margin)[3:13]              # split the answers where they sit farthest apart
     i = int(np.argmax(np.diff(margins)))
     decision = NoCallDecision(-float(margins[i] + margins[i + 1]) / 2)
     expected = outcomes.answer_confidence(decision)
     with decoding_with(engine, decision):
-        preds = predict(engine, [{"query": e["query"], "tools": e["tools"]} for e in examples], raw_confidence=True)
+        preds = predict(engine, [{"query": e["query"], "tools": e["tools"]} for e in examples], raw_confidence=True,
+                        split_clauses=False)
     says_no_call = outcomes.margin + decision.bias > 0
     assert says_no_call.any() and not says_no_call.all()
     said = [p.no_call_probability if p.no_call_probability is not None else float(not p.calls) for p in preds]

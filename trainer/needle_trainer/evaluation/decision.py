@@ -5,7 +5,10 @@ its query's match with the best bound tool (retrieval cosine, BM25) and, where t
 its answer; a second pass with ``require_call`` gives the answer the model would have written
 for the examples it declined. An offset ``o`` turns an answer into "no call" exactly when
 ``logit(P(no call)) + o > 0`` and leaves every later token as it was, so the accuracy of any
-decision follows from these two passes without decoding again.
+decision follows from these two passes without decoding again. That is exact for whole
+queries; an answer the router takes from a query's clauses (:mod:`needle_router.parallel`) is
+counted under the whole query's decision, though each clause's own decision moves with the
+offset too (``decision_outcomes(split_clauses=False)`` routes whole queries only).
 
 The fit has two parts. The match weights are the direction a logistic regression of "the
 answer is no call" on (logit, cosine, BM25) finds, in units of the logit. The bias, then,
@@ -190,9 +193,9 @@ def _unseen_api_examples(n: int, seed: int) -> list[dict[str, Any]]:
     return ExampleMaker(config, domains=domains).make_chunk(seed, "heldout", 0, n)
 
 
-def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> DecisionOutcomes:
+def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]], split_clauses: bool = True) -> DecisionOutcomes:
     """Route ``examples`` unbiased (the engine's decision is restored afterwards) and measure each
-    query's match with its tools."""
+    query's match with its tools; ``split_clauses`` as the router's (on: as served)."""
     from needle_trainer.evaluation.routing import predict
     from needle_trainer.metrics import Scores
 
@@ -201,9 +204,10 @@ def decision_outcomes(engine: Any, examples: Sequence[dict[str, Any]]) -> Decisi
 
     items = [{"query": e["query"], "tools": e["tools"]} for e in examples]
     with decoding_with(engine, NoCallDecision()):
-        preds = predict(engine, items, raw_confidence=True, tool_match=True)
+        preds = predict(engine, items, raw_confidence=True, tool_match=True, split_clauses=split_clauses)
         declined = [i for i, (e, p) in enumerate(zip(examples, preds)) if e["calls"] and not p.calls]
-        forced = predict(engine, [{**items[i], "require_call": True} for i in declined], raw_confidence=True)
+        forced = predict(engine, [{**items[i], "require_call": True} for i in declined], raw_confidence=True,
+                         split_clauses=split_clauses)
     call_right = np.array([bool(e["calls"]) and right(e, p) for e, p in zip(examples, preds)])
     for i, p in zip(declined, forced):
         call_right[i] = right(examples[i], p)
